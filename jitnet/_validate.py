@@ -1,0 +1,152 @@
+"""Input checks shared by every public entry point.
+
+Kernels never validate (bounds checks are off in compiled code), so each
+wrapper calls these first. Errors name the caller, the argument and the
+shapes involved. The checks are O(1) except where memory safety needs a pass
+over the data (label ranges).
+"""
+import numbers
+
+import numpy as np
+
+#: dtype for data that arrives as integers or booleans (``nnfs.init()``'s choice).
+DEFAULT_DTYPE = np.dtype(np.float32)
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def float_dtype(dtype):
+    """Return ``dtype`` as a NumPy float32/float64 dtype or raise TypeError."""
+    dt = np.dtype(dtype)
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+def as_float_array(value, where, name, *, dtype=None, ndim=2):
+    """Return ``value`` as a C-contiguous float array of ``ndim`` dimensions.
+
+    Parameters
+    ----------
+    value : array_like
+    where : str
+        The caller, e.g. ``"Dense.forward"``, for error messages.
+    name : str
+        The argument's name, for error messages.
+    dtype : float32 or float64 dtype, optional
+        Target dtype. If omitted, float32/float64 arrays keep their dtype and
+        everything else (ints, bools, float16) becomes float32.
+    ndim : int or None
+        Required number of dimensions (``None``: any, at least 1).
+
+    Returns
+    -------
+    ndarray, C-contiguous, float32 or float64, never empty.
+    """
+    arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+    kind = arr.dtype.kind
+    if kind not in "biuf":
+        raise TypeError(
+            f"{where}: {name} must hold real numbers, got dtype {arr.dtype}"
+            f" (shape {arr.shape})")
+    if dtype is None:
+        dtype = arr.dtype if arr.dtype in FLOAT_DTYPES else DEFAULT_DTYPE
+    if ndim is not None and arr.ndim != ndim:
+        what = "2-D (samples, features)" if ndim == 2 else f"{ndim}-D"
+        raise ValueError(f"{where}: {name} must be {what}, got shape {arr.shape}")
+    if arr.ndim == 0:
+        raise ValueError(f"{where}: {name} must be an array, got a scalar")
+    if arr.size == 0:
+        raise ValueError(f"{where}: {name} is empty (shape {arr.shape})")
+    if arr.dtype != dtype or not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+    return arr
+
+
+def check_same_shape(where, name, arr, other_name, other):
+    """Raise ValueError unless ``arr.shape == other.shape``."""
+    if arr.shape != other.shape:
+        raise ValueError(
+            f"{where}: {name} has shape {arr.shape} but {other_name} has shape"
+            f" {other.shape}; they must match")
+
+
+def as_targets(y_true, where, y_pred):
+    """Targets for BCE, MSE and MAE: the predictions' shape and dtype.
+
+    A 1-D ``y_true`` is accepted for single-output predictions ``(n, 1)`` and
+    reshaped; any other shape mismatch raises (NumPy would broadcast
+    ``(n,)`` against ``(n, 1)`` into ``(n, n)`` and silently give a wrong loss).
+    """
+    y = as_float_array(y_true, where, "y_true", dtype=y_pred.dtype, ndim=None)
+    if y.ndim == 1 and y_pred.shape == (y.shape[0], 1):
+        y = y.reshape(-1, 1)
+    check_same_shape(where, "y_true", y, "y_pred", y_pred)
+    return y
+
+
+def as_class_labels(y_true, where, n_samples, n_classes, dtype):
+    """Class targets: sparse ``(n,)`` indices, or ``(n, k)`` one-hot rows.
+
+    Returns
+    -------
+    ndarray
+        ``intp`` indices, all in ``[0, n_classes)``, or a C-contiguous
+        ``(n, k)`` float array of ``dtype``.
+    """
+    y = y_true if isinstance(y_true, np.ndarray) else np.asarray(y_true)
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: y_true must hold class indices or one-hot"
+                        f" rows, got dtype {y.dtype} (shape {y.shape})")
+    if y.ndim == 1:
+        if y.shape[0] != n_samples:
+            raise ValueError(f"{where}: y_true has {y.shape[0]} labels (shape"
+                             f" {y.shape}) for {n_samples} samples")
+        if y.dtype.kind == "f":
+            if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+                raise ValueError(f"{where}: y_true holds non-integer class"
+                                 f" labels (shape {y.shape})")
+        labels = y if y.dtype == np.intp and y.flags.c_contiguous else \
+            np.ascontiguousarray(y, dtype=np.intp)
+        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+            raise ValueError(
+                f"{where}: y_true holds labels in [{labels.min()},"
+                f" {labels.max()}] but the predictions have {n_classes} classes"
+                f" (valid labels: 0..{n_classes - 1})")
+        return labels
+    if y.ndim == 2:
+        if y.shape != (n_samples, n_classes):
+            hint = (" (for class indices pass a 1-D array, e.g. y.ravel())"
+                    if y.shape[1] == 1 else "")
+            raise ValueError(f"{where}: one-hot y_true has shape {y.shape} but"
+                             f" the predictions have shape"
+                             f" ({n_samples}, {n_classes}){hint}")
+        return np.ascontiguousarray(y, dtype=dtype)
+    raise ValueError(f"{where}: y_true must be 1-D class indices or 2-D one-hot"
+                     f" rows, got shape {y.shape}")
+
+
+def check_positive_int(where, name, value):
+    """Return ``value`` as an int if it is an integer > 0, else raise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{where}: {name} must be a positive integer, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_real(where, name, value, *, low=None, high=None,
+               low_open=False, high_open=False):
+    """Return ``value`` as a float within the given bounds, else raise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a real number, got {value!r}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{where}: {name} must be finite, got {value!r}")
+    too_low = low is not None and (v <= low if low_open else v < low)
+    too_high = high is not None and (v >= high if high_open else v > high)
+    if too_low or too_high:
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        interval = f"{'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
+        raise ValueError(f"{where}: {name} must be in {interval}, got {value!r}")
+    return v

@@ -1,0 +1,90 @@
+"""Activations with the book's protocol: ``ReLU``, ``Softmax``, ``Sigmoid``, ``Linear``.
+
+Each has ``forward(inputs, training=True)`` (sets ``.inputs``, ``.output``),
+``backward(dvalues)`` (sets ``.dinputs``) and ``predictions(outputs)``.
+Inputs keep a float32/float64 dtype; anything else becomes float32.
+"""
+import numpy as np
+
+from . import kernels as K
+from ._validate import as_float_array, check_same_shape
+
+
+class _Activation:
+    """Shared plumbing: validate, allocate, call the kernel."""
+
+    #: Softmax needs rows; element-wise activations take any shape.
+    _ndim = None
+
+    def _forward_input(self, inputs):
+        where = f"{type(self).__name__}.forward"
+        self.inputs = as_float_array(inputs, where, "inputs", ndim=self._ndim)
+        self.output = np.empty_like(self.inputs)
+        return self.inputs
+
+    def _backward_input(self, dvalues):
+        where = f"{type(self).__name__}.backward"
+        ref = self.output
+        d = as_float_array(dvalues, where, "dvalues", dtype=ref.dtype, ndim=None)
+        check_same_shape(where, "dvalues", d, "the forward output", ref)
+        self.dinputs = np.empty_like(d)
+        return d
+
+
+class ReLU(_Activation):
+    """Rectified linear unit, ``max(0, x)``."""
+
+    def forward(self, inputs, training=True):
+        K.relu_forward(self._forward_input(inputs), self.output)
+
+    def backward(self, dvalues):
+        """Pass ``dvalues`` where the input was positive, else 0."""
+        K.relu_backward(self.inputs, self._backward_input(dvalues), self.dinputs)
+
+    def predictions(self, outputs):
+        return outputs
+
+
+class Softmax(_Activation):
+    """Row-wise softmax; ``backward`` is the per-sample Jacobian product."""
+
+    _ndim = 2
+
+    def forward(self, inputs, training=True):
+        K.softmax_forward(self._forward_input(inputs), self.output)
+
+    def backward(self, dvalues):
+        """``dinputs[i] = J_i @ dvalues[i]`` with ``J_i = diag(s_i) - s_i s_i^T``."""
+        K.softmax_backward(self.output, self._backward_input(dvalues), self.dinputs)
+
+    def predictions(self, outputs):
+        """The class with the highest probability, ``(n,)``."""
+        return np.argmax(outputs, axis=1)
+
+
+class Sigmoid(_Activation):
+    """Logistic function ``1 / (1 + exp(-x))``, computed without overflow."""
+
+    def forward(self, inputs, training=True):
+        K.sigmoid_forward(self._forward_input(inputs), self.output)
+
+    def backward(self, dvalues):
+        """``dinputs = dvalues * (1 - s) * s``."""
+        K.sigmoid_backward(self.output, self._backward_input(dvalues), self.dinputs)
+
+    def predictions(self, outputs):
+        """1 where the probability exceeds 0.5, else 0 (ints, as the book)."""
+        return (outputs > 0.5) * 1
+
+
+class Linear(_Activation):
+    """Identity, the output activation of regression models."""
+
+    def forward(self, inputs, training=True):
+        K.linear_forward(self._forward_input(inputs), self.output)
+
+    def backward(self, dvalues):
+        K.linear_backward(self._backward_input(dvalues), self.dinputs)
+
+    def predictions(self, outputs):
+        return outputs

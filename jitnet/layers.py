@@ -1,0 +1,165 @@
+"""Layers with the book's protocol: ``Dense``, ``Dropout``, ``Input``.
+
+``forward(inputs, training=True)`` sets ``.inputs`` and ``.output``;
+``backward(dvalues)`` sets ``.dinputs`` (and ``.dweights``, ``.dbiases`` on
+``Dense``). The arithmetic runs in ``jitnet.kernels``.
+"""
+import numpy as np
+
+from . import kernels as K
+from ._validate import (as_float_array, check_positive_int, check_real,
+                        check_same_shape, float_dtype)
+
+
+class Dense:
+    """Fully connected layer: ``output = inputs @ weights + biases``.
+
+    Parameters
+    ----------
+    n_inputs, n_neurons : int
+        Weights have shape ``(n_inputs, n_neurons)``, biases ``(1, n_neurons)``.
+    weight_regularizer_l1, weight_regularizer_l2, bias_regularizer_l1, bias_regularizer_l2 : float
+        Penalty factors (>= 0); their gradients are added in ``backward``.
+    dtype : float32 (default) or float64
+        dtype of the parameters; inputs are converted to it.
+
+    Weights are ``0.01 * np.random.randn(n_inputs, n_neurons)`` drawn from
+    NumPy's global generator, as in the book, so ``np.random.seed`` gives the
+    same start as the book's code.
+    """
+
+    def __init__(self, n_inputs, n_neurons, weight_regularizer_l1=0.,
+                 weight_regularizer_l2=0., bias_regularizer_l1=0.,
+                 bias_regularizer_l2=0., *, dtype=np.float32):
+        n_inputs = check_positive_int("Dense", "n_inputs", n_inputs)
+        n_neurons = check_positive_int("Dense", "n_neurons", n_neurons)
+        dtype = float_dtype(dtype)
+        self.weights = (0.01 * np.random.randn(n_inputs, n_neurons)).astype(dtype)
+        self.biases = np.zeros((1, n_neurons), dtype=dtype)
+        reg = {}
+        for name, value in (("weight_regularizer_l1", weight_regularizer_l1),
+                            ("weight_regularizer_l2", weight_regularizer_l2),
+                            ("bias_regularizer_l1", bias_regularizer_l1),
+                            ("bias_regularizer_l2", bias_regularizer_l2)):
+            reg[name] = check_real("Dense", name, value, low=0)
+        self.__dict__.update(reg)
+
+    def __repr__(self):
+        n_in, n_out = self.weights.shape
+        return f"Dense({n_in}, {n_out}, dtype={self.weights.dtype})"
+
+    def _parameters(self):
+        """Weights and biases as C-contiguous arrays of one float dtype.
+
+        Users (and the book's chapter 9) assign ``layer.weights`` directly, so
+        this re-checks them cheaply on every call and repairs the layout.
+        """
+        w, b = self.weights, self.biases
+        if not (isinstance(w, np.ndarray) and w.flags.c_contiguous and w.ndim == 2
+                and w.dtype.kind == "f" and w.dtype.itemsize in (4, 8)):
+            w = self.weights = as_float_array(w, "Dense", "weights")
+        if not (isinstance(b, np.ndarray) and b.dtype == w.dtype
+                and b.flags.c_contiguous and b.shape == (1, w.shape[1])):
+            b = as_float_array(b, "Dense", "biases", dtype=w.dtype, ndim=None)
+            if b.size != w.shape[1]:
+                raise ValueError(f"Dense: biases have shape {b.shape} but the"
+                                 f" weights {w.shape} need (1, {w.shape[1]})")
+            b = self.biases = b.reshape(1, -1)
+        return w, b
+
+    def forward(self, inputs, training=True):
+        """``output = inputs @ weights + biases``; inputs ``(n, n_inputs)``."""
+        w, b = self._parameters()
+        x = as_float_array(inputs, "Dense.forward", "inputs", dtype=w.dtype)
+        if x.shape[1] != w.shape[0]:
+            raise ValueError(
+                f"Dense.forward: inputs have shape {x.shape} ({x.shape[1]}"
+                f" features) but the layer's weights {w.shape} expect"
+                f" {w.shape[0]} features")
+        self.inputs = x
+        self.output = np.empty((x.shape[0], w.shape[1]), dtype=w.dtype)
+        K.dense_forward(x, w, b, self.output)
+
+    def backward(self, dvalues):
+        """Set ``dweights``, ``dbiases`` (regularisation included) and ``dinputs``."""
+        w, b = self._parameters()
+        d = as_float_array(dvalues, "Dense.backward", "dvalues", dtype=w.dtype)
+        x = self.inputs
+        if d.shape != (x.shape[0], w.shape[1]):
+            raise ValueError(
+                f"Dense.backward: dvalues have shape {d.shape} but the forward"
+                f" output had shape ({x.shape[0]}, {w.shape[1]})")
+        self.dweights = np.empty_like(w)
+        self.dbiases = np.empty_like(b)
+        self.dinputs = np.empty_like(x)
+        K.dense_backward(x, w, b, d, self.weight_regularizer_l1,
+                         self.weight_regularizer_l2, self.bias_regularizer_l1,
+                         self.bias_regularizer_l2, self.dweights, self.dbiases,
+                         self.dinputs, True)
+
+    def get_parameters(self):
+        """Return ``(weights, biases)``."""
+        return self.weights, self.biases
+
+    def set_parameters(self, weights, biases):
+        """Replace the parameters (copied in the layer's dtype; shapes kept)."""
+        dtype = self.weights.dtype
+        w = as_float_array(weights, "Dense.set_parameters", "weights", dtype=dtype)
+        b = as_float_array(biases, "Dense.set_parameters", "biases", dtype=dtype,
+                           ndim=None)
+        if b.size != w.shape[1]:
+            raise ValueError(f"Dense.set_parameters: biases have shape {b.shape}"
+                             f" but weights {w.shape} need (1, {w.shape[1]})")
+        self.weights, self.biases = w.copy(), b.reshape(1, -1).copy()
+
+
+class Dropout:
+    """Inverted dropout: zero a fraction ``rate`` of values while training.
+
+    Parameters
+    ----------
+    rate : float in [0, 1)
+        The fraction to drop. As in the book, the attribute ``self.rate``
+        holds the *keep* probability ``1 - rate``; ``self.drop_rate`` the
+        argument.
+
+    The mask comes from the compiled code's random generator (seed it with
+    ``jitnet.seed``), so it differs from the book's ``np.random.binomial``
+    draw for the same NumPy seed.
+    """
+
+    def __init__(self, rate):
+        self.drop_rate = check_real("Dropout", "rate", rate, low=0, high=1,
+                                    high_open=True)
+        self.rate = 1.0 - self.drop_rate
+
+    def __repr__(self):
+        return f"Dropout({self.drop_rate})"
+
+    def forward(self, inputs, training=True):
+        """Training: ``output = inputs * binary_mask``; otherwise a copy."""
+        x = as_float_array(inputs, "Dropout.forward", "inputs", ndim=None)
+        self.inputs = x
+        if not training:
+            self.output = x.copy()
+            return
+        self.binary_mask = np.empty_like(x)
+        self.output = np.empty_like(x)
+        K.dropout_forward(x, self.rate, self.binary_mask, self.output)
+
+    def backward(self, dvalues):
+        """``dinputs = dvalues * binary_mask``."""
+        d = as_float_array(dvalues, "Dropout.backward", "dvalues",
+                           dtype=self.binary_mask.dtype, ndim=None)
+        check_same_shape("Dropout.backward", "dvalues", d, "binary_mask",
+                         self.binary_mask)
+        self.dinputs = np.empty_like(d)
+        K.dropout_backward(d, self.binary_mask, self.dinputs)
+
+
+class Input:
+    """The Model's first "layer": passes the data on unchanged."""
+
+    def forward(self, inputs, training=True):
+        """``output = inputs``."""
+        self.output = inputs

@@ -1,0 +1,165 @@
+"""Losses with the book's protocol, and the fused softmax + cross-entropy.
+
+``forward(y_pred, y_true)`` returns per-sample losses ``(n,)``;
+``calculate(output, y, *, include_regularization=False)`` their mean (and the
+regularisation loss); ``backward(dvalues, y_true)`` sets ``.dinputs``.
+"""
+import numpy as np
+
+from . import kernels as K
+from ._validate import as_class_labels, as_float_array, as_targets
+from .activations import Softmax
+
+
+def _regularization_of(layer):
+    """A layer's L1/L2 penalty, or 0 for layers without one."""
+    total = 0.0
+    for params, l1, l2 in (
+            (layer.weights, "weight_regularizer_l1", "weight_regularizer_l2"),
+            (layer.biases, "bias_regularizer_l1", "bias_regularizer_l2")):
+        l1, l2 = getattr(layer, l1, 0), getattr(layer, l2, 0)
+        if l1 > 0 or l2 > 0:
+            total += K.regularization_loss(np.ascontiguousarray(params),
+                                           float(l1), float(l2))
+    return total
+
+
+class Loss:
+    """Base class: mean loss, accumulation over batches, regularisation."""
+
+    def __init__(self):
+        self.trainable_layers = []
+        self.new_pass()
+
+    def remember_trainable_layers(self, trainable_layers):
+        """Keep the layers whose penalties ``regularization_loss()`` sums."""
+        self.trainable_layers = list(trainable_layers)
+
+    def regularization_loss(self, layer=None):
+        """L1/L2 penalty of ``layer`` (chapter 14) or of all trainable layers (chapter 18).
+
+        ``l1 * sum(|w|) + l2 * sum(w ** 2)`` for weights and for biases.
+        """
+        layers = self.trainable_layers if layer is None else (layer,)
+        return sum((_regularization_of(lay) for lay in layers), 0.0)
+
+    def calculate(self, output, y, *, include_regularization=False):
+        """Mean sample loss of this batch; also added to the epoch's running sum."""
+        self.forward(output, y)
+        count = self._last_count
+        data_loss = self._last_sum / count
+        self.accumulated_sum += self._last_sum
+        self.accumulated_count += count
+        if not include_regularization:
+            return data_loss
+        return data_loss, self.regularization_loss()
+
+    def calculate_accumulated(self, *, include_regularization=False):
+        """Mean loss over every batch since ``new_pass()``."""
+        data_loss = self.accumulated_sum / self.accumulated_count
+        if not include_regularization:
+            return data_loss
+        return data_loss, self.regularization_loss()
+
+    def new_pass(self):
+        """Reset the running sums (start of an epoch)."""
+        self.accumulated_sum = 0.0
+        self.accumulated_count = 0
+
+    def _run_forward(self, kernel, y_pred, y_true):
+        sample_losses = np.empty(y_pred.shape[0], dtype=y_pred.dtype)
+        self._last_sum = kernel(y_pred, y_true, sample_losses)
+        self._last_count = y_pred.shape[0]
+        return sample_losses
+
+
+class CategoricalCrossentropy(Loss):
+    """``-log(p[true class])``, probabilities clipped to ``[1e-7, 1 - 1e-7]``.
+
+    ``y_true``: sparse class indices ``(n,)`` or one-hot rows ``(n, k)``.
+    """
+
+    def forward(self, y_pred, y_true):
+        p = as_float_array(y_pred, "CategoricalCrossentropy.forward", "y_pred")
+        y = as_class_labels(y_true, "CategoricalCrossentropy.forward", *p.shape, p.dtype)
+        kernel = K.cce_forward_sparse if y.ndim == 1 else K.cce_forward_onehot
+        return self._run_forward(kernel, p, y)
+
+    def backward(self, dvalues, y_true):
+        """``dinputs = -y_true / dvalues / n``."""
+        d = as_float_array(dvalues, "CategoricalCrossentropy.backward", "dvalues")
+        y = as_class_labels(y_true, "CategoricalCrossentropy.backward", *d.shape, d.dtype)
+        self.dinputs = np.empty_like(d)
+        kernel = K.cce_backward_sparse if y.ndim == 1 else K.cce_backward_onehot
+        kernel(d, y, self.dinputs)
+
+
+class _ElementwiseLoss(Loss):
+    """Losses whose targets have the predictions' shape (BCE, MSE, MAE)."""
+
+    _forward_kernel = _backward_kernel = None
+
+    def forward(self, y_pred, y_true):
+        where = f"{type(self).__name__}.forward"
+        p = as_float_array(y_pred, where, "y_pred")
+        return self._run_forward(type(self)._forward_kernel, p,
+                                 as_targets(y_true, where, p))
+
+    def backward(self, dvalues, y_true):
+        where = f"{type(self).__name__}.backward"
+        d = as_float_array(dvalues, where, "dvalues")
+        y = as_targets(y_true, where, d)
+        self.dinputs = np.empty_like(d)
+        type(self)._backward_kernel(d, y, self.dinputs)
+
+
+class BinaryCrossentropy(_ElementwiseLoss):
+    """Mean over outputs of ``-(y log p + (1 - y) log(1 - p))``, p clipped."""
+
+    _forward_kernel = K.bce_forward
+    _backward_kernel = K.bce_backward
+
+
+class MeanSquaredError(_ElementwiseLoss):
+    """Mean over outputs of ``(y - p) ** 2``; gradient ``-2 (y - p) / outputs / n``."""
+
+    _forward_kernel = K.mse_forward
+    _backward_kernel = K.mse_backward
+
+
+class MeanAbsoluteError(_ElementwiseLoss):
+    """Mean over outputs of ``|y - p|``; gradient ``sign(p - y) / outputs / n``.
+
+    The book's gradient, ``sign(y - p) / outputs``, has the wrong sign.
+    """
+
+    _forward_kernel = K.mae_forward
+    _backward_kernel = K.mae_backward
+
+
+class SoftmaxCategoricalCrossentropy:
+    """Softmax output with cross-entropy loss and their fused gradient.
+
+    ``forward(inputs, y_true)`` sets ``.output`` (the softmax) and returns the
+    mean loss; ``backward(dvalues, y_true)`` takes the softmax output and sets
+    ``dinputs = (softmax - onehot(y)) / n``, the gradient with respect to the
+    logits, far cheaper than chaining the two backward passes.
+    """
+
+    def __init__(self):
+        self.activation = Softmax()
+        self.loss = CategoricalCrossentropy()
+
+    def forward(self, inputs, y_true):
+        self.activation.forward(inputs)
+        self.output = self.activation.output
+        return self.loss.calculate(self.output, y_true)
+
+    def backward(self, dvalues, y_true):
+        where = "SoftmaxCategoricalCrossentropy.backward"
+        d = as_float_array(dvalues, where, "dvalues")
+        y = as_class_labels(y_true, where, *d.shape, d.dtype)
+        self.dinputs = np.empty_like(d)
+        kernel = (K.softmax_cce_backward_sparse if y.ndim == 1
+                  else K.softmax_cce_backward_onehot)
+        kernel(d, y, self.dinputs)

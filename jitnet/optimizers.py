@@ -1,0 +1,153 @@
+"""Optimizers with the book's protocol: ``SGD``, ``Adagrad``, ``RMSprop``, ``Adam``.
+
+Call ``pre_update_params()``, then ``update_params(layer)`` for each trainable
+layer, then ``post_update_params()``. Learning-rate decay is
+``lr_t = lr / (1 + decay * t)`` with ``t = iterations``. State arrays live on
+the layer under the book's names (``weight_momentums``, ``weight_cache``,
+``bias_momentums``, ``bias_cache``); one kernel updates parameters and state
+in a single pass.
+"""
+import numpy as np
+
+from . import kernels as K
+from ._validate import check_real
+
+
+def _flat(layer, name, like=None, create=False):
+    """``layer.<name>`` as a C-contiguous array (repaired and stored back if needed).
+
+    ``like`` is the parameter array whose shape and dtype gradients and state
+    must share; ``create`` makes missing optimizer state, as the book does
+    lazily with ``np.zeros_like``.
+    """
+    arr = getattr(layer, name, None)
+    if arr is None and create:
+        arr = np.zeros_like(like)
+        setattr(layer, name, arr)
+    if not (isinstance(arr, np.ndarray) and arr.dtype.kind == "f"):
+        raise TypeError(f"update_params: layer.{name} must be a float array"
+                        f" (call backward first), got {type(arr).__name__}")
+    if like is not None and arr.shape != like.shape:
+        raise ValueError(f"update_params: layer.{name} has shape {arr.shape}"
+                         f" but the parameters have shape {like.shape}")
+    target = like.dtype if like is not None else (
+        arr.dtype if arr.dtype.itemsize in (4, 8) else np.dtype(np.float32))
+    if arr.dtype != target or not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr, dtype=target)
+        setattr(layer, name, arr)
+    return arr
+
+
+class _Optimizer:
+    """Decay bookkeeping shared by all four optimizers."""
+
+    #: Names of the per-parameter state arrays the update kernel takes.
+    _state = ()
+
+    def __init__(self, learning_rate, decay):
+        name = type(self).__name__
+        self.learning_rate = check_real(name, "learning_rate", learning_rate, low=0)
+        self.decay = check_real(name, "decay", decay, low=0)
+        self.current_learning_rate = self.learning_rate
+        self.iterations = 0
+
+    def pre_update_params(self):
+        """``current_learning_rate = learning_rate / (1 + decay * iterations)``."""
+        if self.decay:
+            self.current_learning_rate = self.learning_rate * (
+                1. / (1. + self.decay * self.iterations))
+
+    def post_update_params(self):
+        """Count the step."""
+        self.iterations += 1
+
+    def update_params(self, layer):
+        """Update ``layer.weights`` and ``layer.biases`` in place."""
+        for param, grad, prefix in (("weights", "dweights", "weight"),
+                                    ("biases", "dbiases", "bias")):
+            p = _flat(layer, param)
+            g = _flat(layer, grad, like=p)
+            state = [_flat(layer, f"{prefix}_{s}", like=p, create=True).reshape(-1)
+                     for s in self._state]
+            self._update(p.reshape(-1), g.reshape(-1), *state)
+
+    def _update(self, params, grads, *state):
+        raise NotImplementedError
+
+
+class SGD(_Optimizer):
+    """Stochastic gradient descent, with optional momentum.
+
+    Without momentum: ``p <- p - lr_t * g``.
+    With momentum ``mu``: ``u <- mu * u - lr_t * g``; ``p <- p + u``.
+    """
+
+    def __init__(self, learning_rate=1., decay=0., momentum=0.):
+        super().__init__(learning_rate, decay)
+        self.momentum = check_real("SGD", "momentum", momentum, low=0, high=1,
+                                   high_open=True)
+        self._state = ("momentums",) if self.momentum else ()
+
+    def _update(self, params, grads, *state):
+        if self.momentum:
+            K.sgd_momentum_update(params, grads, state[0],
+                                  self.current_learning_rate, self.momentum)
+        else:
+            K.sgd_update(params, grads, self.current_learning_rate)
+
+
+class Adagrad(_Optimizer):
+    """Adagrad: per-parameter rates from the sum of squared gradients.
+
+    ``c <- c + g^2``; ``p <- p - lr_t * g / (sqrt(c) + eps)``.
+    """
+
+    _state = ("cache",)
+
+    def __init__(self, learning_rate=1., decay=0., epsilon=1e-7):
+        super().__init__(learning_rate, decay)
+        self.epsilon = check_real("Adagrad", "epsilon", epsilon, low=0, low_open=True)
+
+    def _update(self, params, grads, cache):
+        K.adagrad_update(params, grads, cache, self.current_learning_rate,
+                         self.epsilon)
+
+
+class RMSprop(_Optimizer):
+    """RMSprop: Adagrad with a moving average of squared gradients.
+
+    ``c <- rho * c + (1 - rho) * g^2``; ``p <- p - lr_t * g / (sqrt(c) + eps)``.
+    """
+
+    _state = ("cache",)
+
+    def __init__(self, learning_rate=0.001, decay=0., epsilon=1e-7, rho=0.9):
+        super().__init__(learning_rate, decay)
+        self.epsilon = check_real("RMSprop", "epsilon", epsilon, low=0, low_open=True)
+        self.rho = check_real("RMSprop", "rho", rho, low=0, high=1, high_open=True)
+
+    def _update(self, params, grads, cache):
+        K.rmsprop_update(params, grads, cache, self.current_learning_rate,
+                         self.epsilon, self.rho)
+
+
+class Adam(_Optimizer):
+    """Adam: momentum and RMSprop caches, both bias-corrected.
+
+    With ``t = iterations + 1``:
+    ``m <- b1 m + (1 - b1) g``; ``v <- b2 v + (1 - b2) g^2``;
+    ``p <- p - lr_t * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)``.
+    """
+
+    _state = ("momentums", "cache")
+
+    def __init__(self, learning_rate=0.001, decay=0., epsilon=1e-7,
+                 beta_1=0.9, beta_2=0.999):
+        super().__init__(learning_rate, decay)
+        self.epsilon = check_real("Adam", "epsilon", epsilon, low=0, low_open=True)
+        self.beta_1 = check_real("Adam", "beta_1", beta_1, low=0, high=1, high_open=True)
+        self.beta_2 = check_real("Adam", "beta_2", beta_2, low=0, high=1, high_open=True)
+
+    def _update(self, params, grads, momentums, cache):
+        K.adam_update(params, grads, momentums, cache, self.current_learning_rate,
+                      self.epsilon, self.beta_1, self.beta_2, self.iterations + 1)

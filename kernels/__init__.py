@@ -1,0 +1,23 @@
+"""jitnet's compiled core: Numba ``@njit`` kernels, installed as ``jitnet.kernels``.
+
+Kernels are pure functions over C-contiguous NumPy arrays and scalars. They
+write into caller-provided outputs, return at most a scalar, and never
+validate: the wrappers in ``jitnet`` do that first. Each has a twin in
+``jitnet.reference`` that the tests compare it with.
+"""
+from ._jit import CACHE, FASTMATH, OPTIONS, jit
+from .activations import (linear_backward, linear_forward, relu_backward,
+                          relu_forward, sigmoid_backward, sigmoid_forward,
+                          softmax_backward, softmax_forward)
+from .dense import (BLAS_MIN_FLOPS, add_regularization_gradient,
+                    dense_backward, dense_forward, regularization_loss)
+from .dropout import dropout_backward, dropout_forward, seed_rng
+from .losses import (bce_backward, bce_forward, cce_backward_onehot,
+                     cce_backward_sparse, cce_forward_onehot,
+                     cce_forward_sparse, mae_backward, mae_forward,
+                     mse_backward, mse_forward, softmax_cce_backward_onehot,
+                     softmax_cce_backward_sparse)
+from .optimizers import (adagrad_update, adam_update, rmsprop_update,
+                         sgd_momentum_update, sgd_update)
+
+__all__ = [name for name in dir() if not name.startswith("_")]

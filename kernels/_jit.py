@@ -1,0 +1,69 @@
+"""The one place that holds the Numba options every kernel is compiled with.
+
+* ``cache=True`` so a kernel compiles once per machine, unless the environment
+  sets ``JITNET_CACHE=0`` (read when jitnet is imported).
+* ``nogil=True`` so kernels run in parallel from threads (scikit-learn sweeps).
+* fastmath limited to flags that keep NaN and inf semantics: full
+  ``fastmath=True`` adds ``nnan``/``ninf`` and ``np.isnan`` then lies.
+
+It also guards against ``nnfs.init()``. That function replaces ``np.dot``,
+``np.zeros``, ``np.eye`` and ``np.random.randn`` with Python closures. Numba
+registers its implementation of ``np.dot`` against whatever object
+``np.dot`` is when ``numba.np.linalg`` is first imported, and a kernel that
+names ``np.dot`` is typed against whatever it is at compile time. So we import
+Numba's NumPy support while the genuine functions are in place, and kernels
+call :data:`dot` (the genuine ``np.dot``) instead of ``np.dot``.
+"""
+import os
+from contextlib import contextmanager
+
+import numpy as np
+
+try:  # NumPy >= 2
+    from numpy._core import multiarray as _multiarray
+except ImportError:  # pragma: no cover - NumPy 1.x
+    from numpy.core import multiarray as _multiarray
+
+#: The genuine ``np.dot``, whatever ``nnfs.init()`` did to the ``np`` namespace.
+dot = _multiarray.dot
+
+_GENUINE = (
+    (np, "dot", _multiarray.dot),
+    (np, "zeros", _multiarray.zeros),
+    (np, "eye", np.lib._twodim_base_impl.eye
+     if hasattr(np.lib, "_twodim_base_impl") else np.eye),
+    (np.random, "randn", np.random.mtrand._rand.randn),
+)
+
+
+@contextmanager
+def _genuine_numpy():
+    """Put NumPy's own functions back for the duration of the block."""
+    saved = [(mod, name, getattr(mod, name)) for mod, name, _ in _GENUINE]
+    try:
+        for mod, name, func in _GENUINE:
+            setattr(mod, name, func)
+        yield
+    finally:
+        for mod, name, func in saved:
+            setattr(mod, name, func)
+
+
+with _genuine_numpy():
+    import numba
+    import numba.np.linalg  # noqa: F401  (registers np.dot for nopython mode)
+    import numba.np.arrayobj  # noqa: F401
+
+#: True unless the environment says ``JITNET_CACHE=0``.
+CACHE = os.environ.get("JITNET_CACHE", "1").strip() != "0"
+
+#: LLVM fast-math flags that leave NaN and inf handling intact.
+FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+
+#: The options every jitnet kernel uses.
+OPTIONS = {"cache": CACHE, "nogil": True, "fastmath": set(FASTMATH)}
+
+
+def jit(func):
+    """Compile ``func`` in nopython mode with jitnet's shared options."""
+    return numba.njit(**OPTIONS)(func)

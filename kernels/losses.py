@@ -1,0 +1,215 @@
+"""Loss kernels: sample losses (forward) and gradients (backward).
+
+Forward kernels write each sample's loss into ``sample_losses`` (shape
+``(n,)``, the predictions' dtype) and return their sum as a float64, so a
+mean over many batches does not lose precision in float32. Backward kernels
+normalise by the number of samples (and by the number of outputs for BCE, MSE
+and MAE), as the book does, so the gradient does not grow with batch size.
+
+Probabilities are clipped to ``[1e-7, 1 - 1e-7]`` in the predictions' own
+dtype, as ``np.clip`` does in the book, so ``log`` never sees 0.
+"""
+import numpy as np
+
+from ._jit import jit
+
+
+@jit
+def _clip(p, lo, hi):
+    return lo if p < lo else (hi if p > hi else p)
+
+
+# ---------------------------------------------------------------- categorical
+
+@jit
+def cce_forward_sparse(y_pred, y_true, sample_losses):
+    """``-log(clip(y_pred[i, y_true[i]]))`` per sample; returns their sum.
+
+    Parameters
+    ----------
+    y_pred : (n, k) probabilities
+    y_true : (n,) integer class indices in ``[0, k)``
+    sample_losses : (n,) written
+    """
+    t = y_pred.dtype.type
+    lo, hi = t(1e-7), t(1 - 1e-7)
+    total = 0.0
+    for i in range(y_pred.shape[0]):
+        loss = -np.log(_clip(y_pred[i, y_true[i]], lo, hi))
+        sample_losses[i] = loss
+        total += loss
+    return total
+
+
+@jit
+def cce_forward_onehot(y_pred, y_true, sample_losses):
+    """``-log(sum_j clip(y_pred[i, j]) * y_true[i, j])`` per sample; returns the sum.
+
+    ``y_true`` is ``(n, k)`` one-hot (or soft) targets of ``y_pred``'s dtype.
+    """
+    t = y_pred.dtype.type
+    lo, hi = t(1e-7), t(1 - 1e-7)
+    n, k = y_pred.shape
+    total = 0.0
+    for i in range(n):
+        confidence = t(0)
+        for j in range(k):
+            confidence += _clip(y_pred[i, j], lo, hi) * y_true[i, j]
+        loss = -np.log(confidence)
+        sample_losses[i] = loss
+        total += loss
+    return total
+
+
+@jit
+def cce_backward_sparse(dvalues, y_true, dinputs):
+    """``dinputs = -onehot(y_true) / dvalues / n``; zero off the true class."""
+    n, k = dvalues.shape
+    t = dvalues.dtype.type
+    inv_n = t(1.0 / n)
+    for i in range(n):
+        for j in range(k):
+            dinputs[i, j] = 0
+        c = y_true[i]
+        dinputs[i, c] = -inv_n / dvalues[i, c]
+
+
+@jit
+def cce_backward_onehot(dvalues, y_true, dinputs):
+    """``dinputs = -y_true / dvalues / n`` for ``(n, k)`` targets."""
+    n, k = dvalues.shape
+    t = dvalues.dtype.type
+    inv_n = t(1.0 / n)
+    for i in range(n):
+        for j in range(k):
+            dinputs[i, j] = -y_true[i, j] / dvalues[i, j] * inv_n
+
+
+@jit
+def softmax_cce_backward_sparse(softmax_output, y_true, dinputs):
+    """Fused softmax + CCE gradient: ``(softmax_output - onehot(y_true)) / n``.
+
+    The chain rule through the softmax Jacobian and ``-y / p`` collapses to
+    this difference, which is why the book fuses the two.
+    """
+    n, k = softmax_output.shape
+    t = softmax_output.dtype.type
+    inv_n = t(1.0 / n)
+    for i in range(n):
+        for j in range(k):
+            dinputs[i, j] = softmax_output[i, j] * inv_n
+        c = y_true[i]
+        dinputs[i, c] = (softmax_output[i, c] - t(1)) * inv_n
+
+
+@jit
+def softmax_cce_backward_onehot(softmax_output, y_true, dinputs):
+    """Fused softmax + CCE gradient for ``(n, k)`` targets: ``(s - y) / n``.
+
+    Equal to the book's (which takes ``argmax`` of one-hot rows) for one-hot
+    targets, and the exact gradient for soft targets that sum to 1.
+    """
+    n, k = softmax_output.shape
+    t = softmax_output.dtype.type
+    inv_n = t(1.0 / n)
+    for i in range(n):
+        for j in range(k):
+            dinputs[i, j] = (softmax_output[i, j] - y_true[i, j]) * inv_n
+
+
+# ---------------------------------------------------------------- binary
+
+@jit
+def bce_forward(y_pred, y_true, sample_losses):
+    """Mean over outputs of ``-(y log p + (1 - y) log(1 - p))``, p clipped.
+
+    ``y_pred`` and ``y_true`` are ``(n, outputs)``; returns the sum over samples.
+    """
+    t = y_pred.dtype.type
+    lo, hi, one = t(1e-7), t(1 - 1e-7), t(1)
+    n, m = y_pred.shape
+    total = 0.0
+    for i in range(n):
+        acc = 0.0
+        for j in range(m):
+            p = _clip(y_pred[i, j], lo, hi)
+            y = y_true[i, j]
+            acc += -(y * np.log(p) + (one - y) * np.log(one - p))
+        loss = acc / m
+        sample_losses[i] = loss
+        total += loss
+    return total
+
+
+@jit
+def bce_backward(dvalues, y_true, dinputs):
+    """``-(y / p - (1 - y) / (1 - p)) / outputs / n`` with ``p`` clipped."""
+    t = dvalues.dtype.type
+    lo, hi, one = t(1e-7), t(1 - 1e-7), t(1)
+    n, m = dvalues.shape
+    scale = t(1.0 / (n * m))
+    for i in range(n):
+        for j in range(m):
+            p = _clip(dvalues[i, j], lo, hi)
+            y = y_true[i, j]
+            dinputs[i, j] = -(y / p - (one - y) / (one - p)) * scale
+
+
+# ---------------------------------------------------------------- regression
+
+@jit
+def mse_forward(y_pred, y_true, sample_losses):
+    """Mean over outputs of ``(y_true - y_pred) ** 2``; returns the sum."""
+    n, m = y_pred.shape
+    total = 0.0
+    for i in range(n):
+        acc = 0.0
+        for j in range(m):
+            d = float(y_true[i, j] - y_pred[i, j])
+            acc += d * d
+        loss = acc / m
+        sample_losses[i] = loss
+        total += loss
+    return total
+
+
+@jit
+def mse_backward(dvalues, y_true, dinputs):
+    """``-2 (y_true - y_pred) / outputs / n``."""
+    n, m = dvalues.shape
+    scale = dvalues.dtype.type(-2.0 / (n * m))
+    for i in range(n):
+        for j in range(m):
+            dinputs[i, j] = (y_true[i, j] - dvalues[i, j]) * scale
+
+
+@jit
+def mae_forward(y_pred, y_true, sample_losses):
+    """Mean over outputs of ``|y_true - y_pred|``; returns the sum."""
+    n, m = y_pred.shape
+    total = 0.0
+    for i in range(n):
+        acc = 0.0
+        for j in range(m):
+            acc += abs(float(y_true[i, j] - y_pred[i, j]))
+        loss = acc / m
+        sample_losses[i] = loss
+        total += loss
+    return total
+
+
+@jit
+def mae_backward(dvalues, y_true, dinputs):
+    """``sign(y_pred - y_true) / outputs / n``.
+
+    The book writes ``sign(y_true - y_pred)``, which is the wrong sign:
+    ``d|y - p| / dp = -sign(y - p)``. A gradient check in the tests proves it.
+    """
+    n, m = dvalues.shape
+    t = dvalues.dtype.type
+    scale = t(1.0 / (n * m))
+    zero = t(0)
+    for i in range(n):
+        for j in range(m):
+            d = dvalues[i, j] - y_true[i, j]
+            dinputs[i, j] = scale if d > zero else (-scale if d < zero else zero)
