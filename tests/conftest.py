@@ -1,0 +1,54 @@
+"""Shared test settings and fixtures.
+
+Hypothesis runs without deadlines: the first call of a kernel for a new dtype
+compiles it (or loads it from Numba's cache), which says nothing about speed.
+"""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "jitnet", deadline=None, max_examples=25, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", parent=settings.get_profile("jitnet"),
+                          max_examples=300)
+settings.load_profile(os.environ.get("JITNET_HYPOTHESIS_PROFILE", "jitnet"))
+
+DTYPES = (np.float32, np.float64)
+
+#: (rtol, atol) when comparing a kernel with its NumPy twin in each dtype.
+TOLERANCE = {np.float32: (2e-4, 1e-6), np.float64: (1e-10, 1e-12)}
+
+
+def assert_close(actual, expected, dtype, scale=1.0):
+    """``assert_allclose`` with the dtype's tolerance (``scale`` loosens it).
+
+    The absolute tolerance grows with the largest expected magnitude, since
+    a different summation order moves every element by about
+    ``eps * max|x|``, not ``eps * |x_i|`` (cancellation).
+    """
+    rtol, atol = TOLERANCE[np.dtype(dtype).type]
+    expected = np.asarray(expected, dtype=np.float64)
+    magnitude = float(np.max(np.abs(expected))) if expected.size else 0.0
+    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), expected,
+                               rtol=rtol * scale,
+                               atol=(atol + rtol * magnitude) * scale)
+
+
+_NNFS_PATCHED = ((np, "dot"), (np, "zeros"), (np, "eye"), (np.random, "randn"))
+
+
+@pytest.fixture
+def nnfs_init():
+    """Run ``nnfs.init()`` as book scripts do, and undo its NumPy patches after."""
+    import nnfs
+
+    saved = [(mod, name, getattr(mod, name)) for mod, name in _NNFS_PATCHED]
+    nnfs.init()
+    try:
+        yield
+    finally:
+        for mod, name, func in saved:
+            setattr(mod, name, func)

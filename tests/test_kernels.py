@@ -1,0 +1,361 @@
+"""Every kernel against its NumPy twin in ``jitnet.reference``.
+
+Shapes and values are drawn by hypothesis; each test runs in float32 and
+float64. ``test_every_kernel_is_paired`` fails when a kernel is added to
+``kernels/`` without a test here that names it.
+"""
+import inspect
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import jitnet.kernels as K
+import jitnet.reference as R
+from conftest import DTYPES, assert_close
+
+PAIRED = set()
+
+
+def pairs(*kernel_names):
+    """Mark a test as the one that compares these kernels with their twins."""
+    PAIRED.update(kernel_names)
+    return lambda test: test
+
+
+def rand(seed, shape, dtype, scale=1.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
+
+
+def probabilities(seed, shape, dtype):
+    logits = rand(seed, shape, np.float64, 3.0)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)).astype(dtype)
+
+
+seeds = st.integers(0, 2**32 - 1)
+samples = st.integers(1, 40)
+widths = st.integers(1, 24)
+dtypes = st.sampled_from(DTYPES)
+factors = st.sampled_from([0.0, 1e-4, 5e-4, 0.1])
+
+
+def test_every_kernel_is_paired():
+    kernels = {name for name, obj in inspect.getmembers(K)
+               if hasattr(obj, "py_func") and not name.startswith("_")}
+    assert kernels - PAIRED == set(), "kernels without a twin test"
+
+
+# ------------------------------------------------------------------ dense
+
+def _ref_dense(w, b, l1w=0., l2w=0., l1b=0., l2b=0.):
+    layer = R.Layer_Dense(*w.shape, weight_regularizer_l1=l1w,
+                          weight_regularizer_l2=l2w, bias_regularizer_l1=l1b,
+                          bias_regularizer_l2=l2b)
+    layer.weights, layer.biases = w.copy(), b.copy()
+    return layer
+
+
+@pairs("dense_forward")
+@given(seeds, samples, widths, widths, dtypes)
+def test_dense_forward(seed, n, n_in, n_out, dtype):
+    x, w = rand(seed, (n, n_in), dtype), rand(seed + 1, (n_in, n_out), dtype)
+    b = rand(seed + 2, (1, n_out), dtype)
+    out = np.empty((n, n_out), dtype)
+    K.dense_forward(x, w, b, out)
+    ref = _ref_dense(w, b)
+    ref.forward(x)
+    assert_close(out, ref.output, dtype)
+
+
+@pairs("dense_backward", "add_regularization_gradient")
+@given(seeds, samples, widths, widths, dtypes, factors, factors, factors, factors)
+def test_dense_backward(seed, n, n_in, n_out, dtype, l1w, l2w, l1b, l2b):
+    x, w = rand(seed, (n, n_in), dtype), rand(seed + 1, (n_in, n_out), dtype)
+    b, dv = rand(seed + 2, (1, n_out), dtype), rand(seed + 3, (n, n_out), dtype)
+    dw, db, dx = np.empty_like(w), np.empty_like(b), np.empty_like(x)
+    K.dense_backward(x, w, b, dv, l1w, l2w, l1b, l2b, dw, db, dx, True)
+    ref = _ref_dense(w, b, l1w, l2w, l1b, l2b)
+    ref.forward(x)
+    ref.backward(dv)
+    assert_close(dw, ref.dweights, dtype)
+    assert_close(db, ref.dbiases, dtype)
+    assert_close(dx, ref.dinputs, dtype)
+    # The regularisation term alone: gradients of zero dvalues.
+    grads = np.zeros_like(w)
+    K.add_regularization_gradient(w, l1w, l2w, grads)
+    ref.backward(np.zeros_like(dv))
+    assert_close(grads, ref.dweights, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_blas_path_matches_loops(dtype):
+    """Both sides of BLAS_MIN_FLOPS give the reference's answer."""
+    n, n_in, n_out = 64, 128, 64  # above the threshold
+    assert n * n_in * n_out >= K.BLAS_MIN_FLOPS
+    x, w = rand(0, (n, n_in), dtype), rand(1, (n_in, n_out), dtype)
+    b, dv = rand(2, (1, n_out), dtype), rand(3, (n, n_out), dtype)
+    out, dw, db, dx = (np.empty((n, n_out), dtype), np.empty_like(w),
+                       np.empty_like(b), np.empty_like(x))
+    K.dense_forward(x, w, b, out)
+    K.dense_backward(x, w, b, dv, 1e-4, 5e-4, 0., 5e-4, dw, db, dx, True)
+    ref = _ref_dense(w, b, 1e-4, 5e-4, 0., 5e-4)
+    ref.forward(x)
+    ref.backward(dv)
+    assert_close(out, ref.output, dtype)
+    assert_close(dw, ref.dweights, dtype)
+    assert_close(dx, ref.dinputs, dtype)
+
+
+def test_dense_backward_can_skip_dinputs():
+    x, w, b, dv = rand(0, (5, 3), np.float64), rand(1, (3, 4), np.float64), \
+        np.zeros((1, 4)), rand(2, (5, 4), np.float64)
+    dx = np.full_like(x, 7.0)
+    K.dense_backward(x, w, b, dv, 0., 0., 0., 0., np.empty_like(w),
+                     np.empty_like(b), dx, False)
+    assert np.all(dx == 7.0)
+
+
+@pairs("regularization_loss")
+@given(seeds, widths, widths, dtypes, factors, factors, factors, factors)
+def test_regularization_loss(seed, n_in, n_out, dtype, l1w, l2w, l1b, l2b):
+    w, b = rand(seed, (n_in, n_out), dtype), rand(seed + 1, (1, n_out), dtype)
+    got = K.regularization_loss(w, l1w, l2w) + K.regularization_loss(b, l1b, l2b)
+    ref = R.Loss_MeanSquaredError().regularization_loss(
+        _ref_dense(w, b, l1w, l2w, l1b, l2b))
+    assert_close(got, ref, dtype)
+
+
+# ------------------------------------------------------------ activations
+
+ACTIVATIONS = {
+    "relu": (R.Activation_ReLU, K.relu_forward, K.relu_backward),
+    "sigmoid": (R.Activation_Sigmoid, K.sigmoid_forward, K.sigmoid_backward),
+    "softmax": (R.Activation_Softmax, K.softmax_forward, K.softmax_backward),
+    "linear": (R.Activation_Linear, K.linear_forward, K.linear_backward),
+}
+
+
+def _activation_pair(name, x, dv):
+    ref_cls, forward, backward = ACTIVATIONS[name]
+    out, dx = np.empty_like(x), np.empty_like(x)
+    forward(x, out)
+    if name == "relu":
+        backward(x, dv, dx)
+    elif name == "linear":
+        backward(dv, dx)
+    else:
+        backward(out, dv, dx)
+    ref = ref_cls()
+    ref.forward(x)
+    ref.backward(dv)
+    return out, dx, ref
+
+
+@pairs("relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
+       "softmax_forward", "softmax_backward", "linear_forward", "linear_backward")
+@given(st.sampled_from(sorted(ACTIVATIONS)), seeds, samples, widths, dtypes,
+       st.sampled_from([0.1, 1.0, 30.0]))
+def test_activation(name, seed, n, k, dtype, scale):
+    x, dv = rand(seed, (n, k), dtype, scale), rand(seed + 1, (n, k), dtype)
+    out, dx, ref = _activation_pair(name, x, dv)
+    assert_close(out, ref.output, dtype)
+    assert_close(dx, ref.dinputs, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_edge_values(name, dtype):
+    """Huge logits, zeros and a single sample: finite, equal to the twin."""
+    x = np.array([[1e4, -1e4, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0],
+                  [-1e4, -1e4, -1e4, 80.0], [-100.0, 100.0, 88.5, -88.5]], dtype)
+    dv = rand(5, x.shape, dtype)
+    for rows in (x, x[:1].copy()):
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            out, dx, ref = _activation_pair(name, rows, dv[:len(rows)].copy())
+        assert np.all(np.isfinite(out)) and np.all(np.isfinite(dx))
+        assert_close(out, ref.output, dtype)
+        assert_close(dx, ref.dinputs, dtype)
+    if name == "softmax":
+        assert_close(out.sum(axis=1), np.ones(len(out)), dtype)
+
+
+# ----------------------------------------------------------------- losses
+
+def _labels(seed, n, k):
+    return np.random.default_rng(seed).integers(0, k, n)
+
+
+@pairs("cce_forward_sparse", "cce_forward_onehot", "cce_backward_sparse",
+       "cce_backward_onehot")
+@given(seeds, samples, st.integers(2, 12), dtypes, st.booleans())
+def test_categorical_crossentropy(seed, n, k, dtype, one_hot):
+    p, labels = probabilities(seed, (n, k), dtype), _labels(seed, n, k)
+    y = np.eye(k, dtype=dtype)[labels] if one_hot else labels
+    losses, dx = np.empty(n, dtype), np.empty_like(p)
+    if one_hot:
+        total = K.cce_forward_onehot(p, y, losses)
+        K.cce_backward_onehot(p, y, dx)
+    else:
+        total = K.cce_forward_sparse(p, y, losses)
+        K.cce_backward_sparse(p, y, dx)
+    ref = R.Loss_CategoricalCrossentropy()
+    assert_close(losses, ref.forward(p, y), dtype)
+    assert_close(total, losses.astype(np.float64).sum(), dtype)
+    ref.backward(p, y)
+    assert_close(dx, ref.dinputs, dtype)
+
+
+@pairs("softmax_cce_backward_sparse", "softmax_cce_backward_onehot")
+@given(seeds, samples, st.integers(2, 12), dtypes, st.booleans())
+def test_softmax_cce_backward(seed, n, k, dtype, one_hot):
+    p, labels = probabilities(seed, (n, k), dtype), _labels(seed, n, k)
+    dx = np.empty_like(p)
+    if one_hot:
+        y = np.eye(k, dtype=dtype)[labels]
+        K.softmax_cce_backward_onehot(p, y, dx)
+    else:
+        y = labels
+        K.softmax_cce_backward_sparse(p, y, dx)
+    ref = R.Activation_Softmax_Loss_CategoricalCrossentropy()
+    ref.backward(p, y)
+    assert_close(dx, ref.dinputs, dtype)
+
+
+ELEMENTWISE_LOSSES = {
+    "bce": (R.Loss_BinaryCrossentropy, K.bce_forward, K.bce_backward),
+    "mse": (R.Loss_MeanSquaredError, K.mse_forward, K.mse_backward),
+    "mae": (R.Loss_MeanAbsoluteError, K.mae_forward, K.mae_backward),
+}
+
+
+def _elementwise_targets(name, seed, shape, dtype):
+    rng = np.random.default_rng(seed)
+    if name == "bce":
+        y_pred = rng.uniform(0, 1, shape).astype(dtype)
+        return y_pred, rng.integers(0, 2, shape).astype(dtype)
+    return rand(seed, shape, dtype), rand(seed + 1, shape, dtype)
+
+
+@pairs("bce_forward", "bce_backward", "mse_forward", "mse_backward",
+       "mae_forward", "mae_backward")
+@given(st.sampled_from(sorted(ELEMENTWISE_LOSSES)), seeds, samples,
+       st.integers(1, 6), dtypes)
+def test_elementwise_loss(name, seed, n, m, dtype):
+    ref_cls, forward, backward = ELEMENTWISE_LOSSES[name]
+    y_pred, y_true = _elementwise_targets(name, seed, (n, m), dtype)
+    losses, dx = np.empty(n, dtype), np.empty_like(y_pred)
+    total = forward(y_pred, y_true, losses)
+    backward(y_pred, y_true, dx)
+    ref = ref_cls()
+    assert_close(losses, ref.forward(y_pred, y_true), dtype)
+    assert_close(total, losses.astype(np.float64).sum(), dtype)
+    ref.backward(y_pred, y_true)
+    assert_close(dx, ref.dinputs, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_loss_edge_values(dtype):
+    """Probabilities of exactly 0 and 1 are clipped: losses stay finite."""
+    p = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]], dtype)
+    labels = np.array([0, 0, 1])
+    losses = np.empty(3, dtype)
+    K.cce_forward_sparse(p, labels, losses)
+    assert np.all(np.isfinite(losses))
+    assert_close(losses, R.Loss_CategoricalCrossentropy().forward(p, labels), dtype)
+    binary = p[:, :1].copy()
+    targets = np.array([[1.0], [0.0], [1.0]], dtype)
+    K.bce_forward(binary, targets, losses)
+    assert np.all(np.isfinite(losses))
+    assert_close(losses, R.Loss_BinaryCrossentropy().forward(binary, targets), dtype)
+    dx = np.empty_like(binary)
+    K.bce_backward(binary, targets, dx)
+    assert np.all(np.isfinite(dx))
+
+
+# ---------------------------------------------------------------- dropout
+
+@pairs("dropout_forward", "dropout_backward", "seed_rng")
+@given(seeds, samples, widths, dtypes, st.sampled_from([0.1, 0.5, 0.9]))
+def test_dropout(seed, n, k, dtype, rate):
+    x, dv = rand(seed, (n, k), dtype), rand(seed + 1, (n, k), dtype)
+    keep = 1 - rate
+    mask, out, dx = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+    K.seed_rng(seed)
+    K.dropout_forward(x, keep, mask, out)
+    K.dropout_backward(dv, mask, dx)
+    # The twin draws its mask with np.random.binomial: hand it ours.
+    draws = (mask != 0).astype(np.int64)
+    ref = R.Layer_Dropout(rate)
+    original = np.random.binomial
+    np.random.binomial = lambda n_, p_, size=None: draws
+    try:
+        ref.forward(x)
+    finally:
+        np.random.binomial = original
+    ref.backward(dv)
+    assert set(np.unique(mask)) <= {0, dtype(1 / keep)}
+    assert_close(out, ref.output, dtype)
+    assert_close(dx, ref.dinputs, dtype)
+    # Same seed, same mask.
+    again = np.empty_like(x)
+    K.seed_rng(seed)
+    K.dropout_forward(x, keep, again, np.empty_like(x))
+    np.testing.assert_array_equal(again, mask)
+
+
+def test_dropout_keeps_the_expected_share():
+    x = np.ones((400, 250), np.float32)
+    mask, out = np.empty_like(x), np.empty_like(x)
+    K.seed_rng(1)
+    K.dropout_forward(x, 0.7, mask, out)
+    kept = np.mean(mask != 0)
+    # 100k Bernoulli(0.7) draws: the standard deviation of the share is 0.0014.
+    assert abs(kept - 0.7) < 0.01
+    assert abs(out.mean() - 1.0) < 0.02
+
+
+# ------------------------------------------------------------- optimizers
+
+OPTIMIZERS = {
+    "sgd": (lambda R_: R_.Optimizer_SGD(learning_rate=0.5, decay=1e-2),
+            lambda p, g, s, o: K.sgd_update(p, g, o.current_learning_rate)),
+    "sgd_momentum": (
+        lambda R_: R_.Optimizer_SGD(learning_rate=0.5, decay=1e-2, momentum=0.9),
+        lambda p, g, s, o: K.sgd_momentum_update(p, g, s[0], o.current_learning_rate,
+                                                 o.momentum)),
+    "adagrad": (lambda R_: R_.Optimizer_Adagrad(learning_rate=0.5, decay=1e-3),
+                lambda p, g, s, o: K.adagrad_update(p, g, s[0], o.current_learning_rate,
+                                                    o.epsilon)),
+    "rmsprop": (lambda R_: R_.Optimizer_RMSprop(learning_rate=0.02, decay=1e-4, rho=0.95),
+                lambda p, g, s, o: K.rmsprop_update(p, g, s[0], o.current_learning_rate,
+                                                    o.epsilon, o.rho)),
+    "adam": (lambda R_: R_.Optimizer_Adam(learning_rate=0.05, decay=5e-3),
+             lambda p, g, s, o: K.adam_update(p, g, s[0], s[1], o.current_learning_rate,
+                                              o.epsilon, o.beta_1, o.beta_2,
+                                              o.iterations + 1)),
+}
+
+
+@pairs("sgd_update", "sgd_momentum_update", "adagrad_update", "rmsprop_update",
+       "adam_update")
+@given(st.sampled_from(sorted(OPTIMIZERS)), seeds, widths, widths, dtypes)
+def test_optimizer_update(name, seed, n_in, n_out, dtype):
+    make, kernel_step = OPTIMIZERS[name]
+    w, b = rand(seed, (n_in, n_out), dtype), rand(seed + 1, (1, n_out), dtype)
+    layer = SimpleNamespace(weights=w.copy(), biases=b.copy())
+    optimizer = make(R)
+    params = [w.copy().ravel(), b.copy().ravel()]
+    state = [[np.zeros_like(p), np.zeros_like(p)] for p in params]
+    for step in range(4):
+        grads = [rand(seed + 10 + step, w.shape, dtype),
+                 rand(seed + 20 + step, b.shape, dtype)]
+        layer.dweights, layer.dbiases = grads
+        optimizer.pre_update_params()
+        optimizer.update_params(layer)
+        for p, g, s in zip(params, grads, state):
+            kernel_step(p, g.ravel(), s, optimizer)
+        optimizer.post_update_params()
+    assert_close(params[0].reshape(w.shape), layer.weights, dtype, scale=5)
+    assert_close(params[1].reshape(b.shape), layer.biases, dtype, scale=5)
