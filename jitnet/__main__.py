@@ -1,0 +1,23 @@
+"""Command line: ``python -m jitnet demo`` (also the ``jitnet`` console script)."""
+import argparse
+import sys
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="jitnet", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="train the chapter-10 spiral, jitnet vs the book")
+    demo.add_argument("--epochs", type=int, default=10001)
+    demo.add_argument("--quick", action="store_true", help="1001 epochs")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from . import demo as demo_module
+        epochs = 1001 if args.quick else args.epochs
+        if epochs < 1:
+            parser.error("--epochs must be a positive integer")
+        demo_module.run(epochs=epochs, print_every=max(1, epochs // 10))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

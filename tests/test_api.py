@@ -1,0 +1,225 @@
+"""The public surface: names, the book protocol, input handling and errors."""
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import jitnet as jn
+import jitnet.nnfs as book
+import jitnet.reference as R
+
+BOOK_NAMES = {
+    "Layer_Dense": jn.Dense, "Layer_Dropout": jn.Dropout, "Layer_Input": jn.Input,
+    "Activation_ReLU": jn.ReLU, "Activation_Softmax": jn.Softmax,
+    "Activation_Sigmoid": jn.Sigmoid, "Activation_Linear": jn.Linear,
+    "Loss": jn.Loss, "Loss_CategoricalCrossentropy": jn.CategoricalCrossentropy,
+    "Loss_BinaryCrossentropy": jn.BinaryCrossentropy,
+    "Loss_MeanSquaredError": jn.MeanSquaredError,
+    "Loss_MeanAbsoluteError": jn.MeanAbsoluteError,
+    "Activation_Softmax_Loss_CategoricalCrossentropy": jn.SoftmaxCategoricalCrossentropy,
+    "Optimizer_SGD": jn.SGD, "Optimizer_Adagrad": jn.Adagrad,
+    "Optimizer_RMSprop": jn.RMSprop, "Optimizer_Adam": jn.Adam,
+    "Accuracy": jn.Accuracy, "Accuracy_Categorical": jn.CategoricalAccuracy,
+    "Accuracy_Regression": jn.RegressionAccuracy,
+}
+
+
+def test_book_names_are_the_same_objects():
+    for name, obj in BOOK_NAMES.items():
+        assert getattr(book, name) is obj, name
+        assert hasattr(R, name), f"jitnet.reference lacks {name}"
+    namespace = {}
+    exec("from jitnet.nnfs import *", namespace)
+    assert set(BOOK_NAMES) <= set(namespace)
+
+
+def test_seed_repeats_weights_and_dropout_masks():
+    def draw():
+        jn.seed(123)
+        layer, drop = jn.Dense(3, 4), jn.Dropout(0.5)
+        drop.forward(np.ones((6, 4)))
+        return layer.weights.copy(), drop.binary_mask.copy()
+
+    (w1, m1), (w2, m2) = draw(), draw()
+    np.testing.assert_array_equal(w1, w2)
+    np.testing.assert_array_equal(m1, m2)
+
+
+def test_weights_come_from_numpys_global_generator_as_in_the_book():
+    np.random.seed(5)
+    ours = jn.Dense(3, 4, dtype=np.float64)
+    np.random.seed(5)
+    theirs = R.Layer_Dense(3, 4)
+    np.testing.assert_array_equal(ours.weights, theirs.weights)
+    assert ours.weights.dtype == np.float64
+    assert jn.Dense(3, 4).weights.dtype == np.float32  # the default, as nnfs.init()
+
+
+def _forward(x, dtype=np.float64):
+    np.random.seed(0)
+    layer = jn.Dense(3, 2, dtype=dtype)
+    layer.forward(x)
+    return layer.output
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: x.tolist(),                       # a list
+    lambda x: np.asfortranarray(x),             # Fortran order
+    lambda x: np.repeat(x, 2, axis=1)[:, ::2],  # a strided view
+    lambda x: x.astype(np.float32),             # another float dtype
+], ids=["list", "fortran", "strided", "float32"])
+def test_legitimate_inputs_give_the_same_answer(make):
+    x = np.arange(12, dtype=np.float64).reshape(4, 3) / 7
+    np.testing.assert_allclose(_forward(make(x)), _forward(x), rtol=1e-6)
+
+
+def test_integer_inputs_become_floats():
+    x = np.arange(12).reshape(4, 3)
+    np.testing.assert_allclose(_forward(x), _forward(x.astype(float)))
+    relu = jn.ReLU()
+    relu.forward(np.array([[-2, 3]]))
+    assert relu.output.dtype == np.float32 and relu.output.tolist() == [[0, 3]]
+
+
+def test_read_only_inputs_work():
+    x = np.ones((2, 3))
+    x.flags.writeable = False
+    assert _forward(x).shape == (2, 2)
+
+
+def test_float64_layers_keep_float64():
+    np.random.seed(0)
+    dense = jn.Dense(2, 3, dtype=np.float64)
+    dense.forward(np.ones((4, 2), np.float32))
+    assert dense.output.dtype == np.float64
+
+
+def test_weights_assigned_directly_are_used():
+    """Chapter 9 edits and replaces ``layer.weights`` by hand."""
+    layer = jn.Dense(2, 2)
+    layer.weights = np.asfortranarray(np.array([[1., 2.], [3., 4.]]))
+    layer.weights += 1
+    layer.forward(np.array([[1., 1.]]))
+    np.testing.assert_allclose(layer.output, [[2 + 4, 3 + 5]])
+
+
+@pytest.mark.parametrize("call,error,words", [
+    (lambda: jn.Dense(2, 3).forward(np.ones((4, 5))), ValueError, ["(4, 5)", "(2, 3)"]),
+    (lambda: jn.Dense(2, 3).forward(np.ones(2)), ValueError, ["2-D", "(2,)"]),
+    (lambda: jn.Dense(2, 3).forward(np.ones((0, 2))), ValueError, ["empty"]),
+    (lambda: jn.Dense(2, 3).forward(np.ones((4, 2), complex)), TypeError, ["complex"]),
+    (lambda: jn.Dense(2, 3).forward(np.array([["a", "b"]])), TypeError, ["dtype"]),
+    (lambda: jn.Dense(2, 3).forward(np.array([[1, None]], object)), TypeError, ["object"]),
+    (lambda: jn.Dense(0, 3), ValueError, ["n_inputs"]),
+    (lambda: jn.Dense(2.5, 3), TypeError, ["n_inputs"]),
+    (lambda: jn.Dense(2, 3, weight_regularizer_l2=-1), ValueError, ["weight_regularizer_l2"]),
+    (lambda: jn.Dense(2, 3, dtype=np.int32), TypeError, ["float32"]),
+    (lambda: jn.Dropout(1.0), ValueError, ["rate"]),
+    (lambda: jn.Dropout(-0.1), ValueError, ["rate"]),
+    (lambda: jn.Adam(learning_rate=-1), ValueError, ["learning_rate"]),
+    (lambda: jn.SGD(momentum=1.5), ValueError, ["momentum"]),
+    (lambda: jn.RMSprop(rho=1.0), ValueError, ["rho"]),
+    (lambda: jn.Adam(beta_1="x"), TypeError, ["beta_1"]),
+    (lambda: jn.Softmax().forward(np.ones(3)), ValueError, ["2-D"]),
+], ids=lambda v: getattr(v, "__name__", None) if isinstance(v, type) else None)
+def test_bad_construction_and_inputs_raise_clear_errors(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    for word in words:
+        assert word in str(info.value)
+
+
+P = np.full((4, 3), 1 / 3)
+
+
+@pytest.mark.parametrize("y,words", [
+    (np.array([0, 1, 2, 3]), ["[0, 3]", "3 classes"]),
+    (np.array([0, -1, 2, 1]), ["[-1, 2]"]),
+    (np.array([0, 1, 2]), ["3 labels", "4 samples"]),
+    (np.eye(4)[:, :4], ["(4, 4)", "(4, 3)"]),
+    (np.zeros((4, 1)), ["(4, 1)", "y.ravel()"]),
+    (np.array([0.5, 1, 2, 0]), ["non-integer"]),
+    (np.zeros((4, 3, 1)), ["1-D", "2-D"]),
+    (np.array(["a", "b", "c", "d"]), ["class indices"]),
+])
+@pytest.mark.parametrize("method", ["forward", "backward"])
+def test_bad_class_labels_raise_before_any_kernel(y, words, method):
+    loss = jn.CategoricalCrossentropy()
+    with pytest.raises((ValueError, TypeError)) as info:
+        loss.forward(P, y) if method == "forward" else loss.backward(P, y)
+    for word in words:
+        assert word in str(info.value)
+    fused = jn.SoftmaxCategoricalCrossentropy()
+    with pytest.raises((ValueError, TypeError)):
+        fused.forward(P, y) if method == "forward" else fused.backward(P, y)
+
+
+def test_float_labels_with_integer_values_are_accepted():
+    loss = jn.CategoricalCrossentropy()
+    np.testing.assert_allclose(loss.forward(P, np.array([0., 1., 2., 0.])),
+                               loss.forward(P, np.array([0, 1, 2, 0])))
+
+
+@pytest.mark.parametrize("cls", [jn.BinaryCrossentropy, jn.MeanSquaredError,
+                                 jn.MeanAbsoluteError])
+def test_elementwise_targets(cls):
+    p = np.full((5, 1), 0.25)
+    loss = cls()
+    # (n,) targets for (n, 1) outputs are reshaped, not broadcast to (n, n).
+    np.testing.assert_allclose(loss.forward(p, np.ones(5)), loss.forward(p, np.ones((5, 1))))
+    with pytest.raises(ValueError, match=r"\(5, 2\).*\(5, 1\)"):
+        loss.forward(p, np.ones((5, 2)))
+    with pytest.raises(ValueError, match="y_true"):
+        loss.backward(p, np.ones(4))
+
+
+def test_backward_with_the_wrong_shape_raises():
+    dense = jn.Dense(2, 3)
+    dense.forward(np.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"\(4, 2\).*\(4, 3\)"):
+        dense.backward(np.ones((4, 2)))
+    relu = jn.ReLU()
+    relu.forward(np.ones((4, 2)))
+    with pytest.raises(ValueError, match="dvalues"):
+        relu.backward(np.ones((2, 4)))
+
+
+def test_optimizer_refuses_a_layer_without_gradients():
+    with pytest.raises(TypeError, match="dweights"):
+        jn.Adam().update_params(jn.Dense(2, 2))
+
+
+def test_accuracy_metrics():
+    acc = jn.CategoricalAccuracy()
+    assert acc.calculate(np.array([0, 1, 2]), np.eye(3)[[0, 1, 1]]) == pytest.approx(2 / 3)
+    binary = jn.CategoricalAccuracy(binary=True)
+    assert binary.calculate(np.array([[1], [0]]), np.array([1, 1])) == 0.5
+    reg = jn.RegressionAccuracy()
+    y = np.linspace(0, 1, 100).reshape(-1, 1)
+    reg.init(y)
+    assert reg.precision == pytest.approx(np.std(y) / 250)
+    assert reg.calculate(y + reg.precision / 2, y) == 1.0
+    assert acc.calculate_accumulated() == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("order", ["nnfs.init() first", "jitnet first"])
+def test_kernels_compile_after_nnfs_init(order, tmp_path):
+    """nnfs.init() replaces np.dot; compiled kernels must not pick that up."""
+    lines = ["import nnfs", "nnfs.init()", "import jitnet as jn"]
+    if order == "jitnet first":
+        lines = [lines[2], lines[0], lines[1]]
+    script = "\n".join(lines) + textwrap.dedent("""
+        import numpy as np
+        layer = jn.Dense(256, 256)           # large enough for the BLAS path
+        layer.forward(np.ones((64, 256)))
+        layer.backward(np.ones((64, 256)))
+        assert layer.output.dtype == np.float32
+        print("ok")
+    """)
+    env = {"JITNET_CACHE": "0", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                          text=True, env=env, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"
