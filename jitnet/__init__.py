@@ -9,10 +9,12 @@ import numpy as np
 from . import kernels
 from .accuracy import Accuracy, CategoricalAccuracy, RegressionAccuracy
 from .activations import Linear, ReLU, Sigmoid, Softmax
+from .history import History
 from .layers import Dense, Dropout, Input
 from .losses import (BinaryCrossentropy, CategoricalCrossentropy, Loss,
                      MeanAbsoluteError, MeanSquaredError,
                      SoftmaxCategoricalCrossentropy)
+from .model import Model
 from .optimizers import SGD, Adagrad, Adam, RMSprop
 from ._validate import check_real
 
@@ -35,5 +37,6 @@ __all__ = [
     "Loss", "CategoricalCrossentropy", "BinaryCrossentropy", "MeanSquaredError",
     "MeanAbsoluteError", "SoftmaxCategoricalCrossentropy",
     "SGD", "Adagrad", "RMSprop", "Adam",
-    "Accuracy", "CategoricalAccuracy", "RegressionAccuracy", "seed",
+    "Accuracy", "CategoricalAccuracy", "RegressionAccuracy", "Model", "History",
+    "seed",
 ]

@@ -16,6 +16,7 @@ from .losses import (BinaryCrossentropy as Loss_BinaryCrossentropy,
                      MeanSquaredError as Loss_MeanSquaredError,
                      SoftmaxCategoricalCrossentropy as
                      Activation_Softmax_Loss_CategoricalCrossentropy)
+from .model import Model
 from .optimizers import (Adagrad as Optimizer_Adagrad, Adam as Optimizer_Adam,
                          RMSprop as Optimizer_RMSprop, SGD as Optimizer_SGD)
 
@@ -26,5 +27,5 @@ __all__ = [
     "Loss_MeanSquaredError", "Loss_MeanAbsoluteError",
     "Activation_Softmax_Loss_CategoricalCrossentropy",
     "Optimizer_SGD", "Optimizer_Adagrad", "Optimizer_RMSprop", "Optimizer_Adam",
-    "Accuracy", "Accuracy_Categorical", "Accuracy_Regression",
+    "Accuracy", "Accuracy_Categorical", "Accuracy_Regression", "Model",
 ]

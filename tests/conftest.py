@@ -37,6 +37,16 @@ def assert_close(actual, expected, dtype, scale=1.0):
                                atol=(atol + rtol * magnitude) * scale)
 
 
+#: Names of kernels that some test compares with their NumPy twin.
+PAIRED = set()
+
+
+def pairs(*kernel_names):
+    """Mark a test as the one that compares these kernels with their twins."""
+    PAIRED.update(kernel_names)
+    return lambda test: test
+
+
 _NNFS_PATCHED = ((np, "dot"), (np, "zeros"), (np, "eye"), (np.random, "randn"))
 
 

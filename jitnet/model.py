@@ -1,0 +1,376 @@
+"""``Model``: the book's chapter 18-22 API, trained by one compiled program.
+
+``finalize`` lays the network out as a tape and flat arenas (see
+``jitnet/_program.py``); ``train`` then makes one call into compiled code
+per printed line (or one for the whole run when quiet), which runs every
+batch of those epochs: forward, loss, accuracy, backward, regularisation and
+the optimizer update.
+"""
+import numpy as np
+
+from . import _files
+from ._program import LOSS_CODES, OP_CODES, Program, optimizer_settings
+from ._validate import (as_class_labels, as_float_array, check_positive_int)
+from .accuracy import CategoricalAccuracy, RegressionAccuracy
+from .activations import Softmax
+from .history import FIELDS, History
+from .kernels import program as P
+from .layers import Dense, Input
+from .losses import (BinaryCrossentropy, CategoricalCrossentropy,
+                     SoftmaxCategoricalCrossentropy)
+from .optimizers import SGD, Adagrad, Adam, RMSprop
+from . import _serialize
+
+
+class Model:
+    """A sequential network with the book's ``Model`` protocol.
+
+    >>> model = Model()
+    >>> model.add(Dense(2, 64)); model.add(ReLU()); model.add(Dense(64, 3))
+    >>> model.add(Softmax())
+    >>> model.set(loss=CategoricalCrossentropy(), optimizer=Adam(0.05, decay=5e-7),
+    ...           accuracy=CategoricalAccuracy())
+    >>> model.finalize()
+    >>> history = model.train(X, y, epochs=10001, print_every=100)
+
+    Supported layers: ``Dense``, ``Dropout``, ``ReLU``, ``Softmax``,
+    ``Sigmoid``, ``Linear``; losses: the four; optimizers: the four. A
+    ``Softmax`` last with ``CategoricalCrossentropy`` uses the fused gradient.
+    """
+
+    def __init__(self):
+        self.layers = []
+        self.loss = self.optimizer = self.accuracy = None
+        self.softmax_classifier_output = None
+        self._program = None
+
+    # ------------------------------------------------------------ building
+
+    def add(self, layer):
+        """Append a layer or activation."""
+        if type(layer) not in OP_CODES:
+            names = ", ".join(sorted(cls.__name__ for cls in OP_CODES))
+            raise TypeError(f"Model.add: {type(layer).__name__} is not supported;"
+                            f" use one of {names} (from jitnet or jitnet.nnfs)")
+        self.layers.append(layer)
+        self._program = None
+
+    def set(self, *, loss=None, optimizer=None, accuracy=None):
+        """Set the loss, optimizer and accuracy (``None`` leaves one unchanged)."""
+        if loss is not None and type(loss) not in LOSS_CODES:
+            raise TypeError(f"Model.set: loss must be one of"
+                            f" {', '.join(c.__name__ for c in LOSS_CODES)},"
+                            f" got {type(loss).__name__}")
+        if optimizer is not None and not isinstance(optimizer, (SGD, Adagrad, RMSprop, Adam)):
+            raise TypeError(f"Model.set: optimizer must be SGD, Adagrad, RMSprop"
+                            f" or Adam, got {type(optimizer).__name__}")
+        if accuracy is not None and not isinstance(
+                accuracy, (CategoricalAccuracy, RegressionAccuracy)):
+            raise TypeError(f"Model.set: accuracy must be CategoricalAccuracy or"
+                            f" RegressionAccuracy, got {type(accuracy).__name__}")
+        self.loss = loss if loss is not None else self.loss
+        self.optimizer = optimizer if optimizer is not None else self.optimizer
+        self.accuracy = accuracy if accuracy is not None else self.accuracy
+        self._program = None
+
+    def finalize(self):
+        """Link the layers (book attributes) and compile the network's layout."""
+        if not self.layers:
+            raise ValueError("Model.finalize: add layers first")
+        self.input_layer = Input()
+        self.trainable_layers = [lay for lay in self.layers if isinstance(lay, Dense)]
+        for i, layer in enumerate(self.layers):
+            layer.prev = self.layers[i - 1] if i else self.input_layer
+            layer.next = self.layers[i + 1] if i + 1 < len(self.layers) else self.loss
+        self.output_layer_activation = self.layers[-1]
+        if self.loss is not None:
+            self.loss.remember_trainable_layers(self.trainable_layers)
+        fused = (isinstance(self.layers[-1], Softmax)
+                 and isinstance(self.loss, CategoricalCrossentropy))
+        # As in the book, setting this to None afterwards turns fusing off.
+        self.softmax_classifier_output = SoftmaxCategoricalCrossentropy() if fused else None
+        self._program = Program(self.layers, self.optimizer)
+
+    def _ready(self, where, need_loss=True, need_optimizer=False):
+        if need_loss and self.loss is None:
+            raise ValueError(f"{where}: no loss; call model.set(loss=...) first")
+        if need_optimizer and self.optimizer is None:
+            raise ValueError(f"{where}: no optimizer; call model.set(optimizer=...) first")
+        if self._program is None:
+            self.finalize()
+        self._program.sync_parameters()
+        return self._program
+
+    # ---------------------------------------------------------------- data
+
+    def _inputs(self, X, where, name="X"):
+        prog = self._program
+        X = as_float_array(X, where, name, dtype=prog.dtype)
+        if X.shape[1] != prog.n_features:
+            raise ValueError(f"{where}: {name} has shape {X.shape} ({X.shape[1]}"
+                             f" features) but the model's first Dense layer"
+                             f" expects {prog.n_features} features")
+        if not np.all(np.isfinite(X)):
+            raise ValueError(f"{where}: {name} (shape {X.shape}) holds NaN or inf")
+        return X
+
+    def _targets(self, y, where, n, name="y"):
+        """(sparse, y_int, y_float) in the interpreter's layout."""
+        prog = self._program
+        empty_int = np.empty(0, np.intp)
+        if isinstance(self.loss, CategoricalCrossentropy):
+            labels = as_class_labels(y, where, n, prog.n_outputs, prog.dtype)
+            if labels.ndim == 1:
+                return True, labels, np.empty((0, prog.n_outputs), prog.dtype)
+            if not np.all(np.isfinite(labels)):
+                raise ValueError(f"{where}: {name} holds NaN or inf")
+            return False, empty_int, labels
+        y = as_float_array(y, where, name, dtype=prog.dtype, ndim=None)
+        if y.ndim == 1 and prog.n_outputs == 1:
+            y = y.reshape(-1, 1)
+        if y.shape != (n, prog.n_outputs):
+            raise ValueError(f"{where}: {name} has shape {y.shape} but the model"
+                             f" gives ({n}, {prog.n_outputs}) for {n} samples")
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{where}: {name} (shape {y.shape}) holds NaN or inf")
+        return False, empty_int, y
+
+    def _accuracy_settings(self, sparse, y_int, y_float, where):
+        accuracy = self.accuracy
+        if accuracy is None:  # a sensible default, as Keras' "accuracy"
+            accuracy = self.accuracy = (
+                RegressionAccuracy() if not isinstance(
+                    self.loss, (CategoricalCrossentropy, BinaryCrossentropy))
+                else CategoricalAccuracy(
+                    binary=isinstance(self.loss, BinaryCrossentropy)))
+        if isinstance(accuracy, RegressionAccuracy):
+            if isinstance(self.loss, CategoricalCrossentropy):
+                raise ValueError(f"{where}: RegressionAccuracy does not fit a"
+                                 f" CategoricalCrossentropy loss")
+            accuracy.init(y_float)
+            return P.ACC_REGRESSION, float(accuracy.precision)
+        if accuracy.binary:
+            if isinstance(self.loss, CategoricalCrossentropy):
+                raise ValueError(f"{where}: CategoricalAccuracy(binary=True) does"
+                                 f" not fit a CategoricalCrossentropy loss")
+            return P.ACC_BINARY, 0.0
+        return P.ACC_CATEGORICAL, 0.0
+
+    @staticmethod
+    def _batch_size(batch_size, n, where):
+        if batch_size is None:
+            return n
+        return min(check_positive_int(where, "batch_size", batch_size), n)
+
+    # ------------------------------------------------------------ training
+
+    def train(self, X, y, *, epochs=1, batch_size=None, print_every=1,
+              validation_data=None, shuffle=False, verbose=True):
+        """Train; return a :class:`History` of this call's epochs.
+
+        Parameters
+        ----------
+        X : (n, n_features) array_like
+        y : (n,) class indices, (n, k) one-hot or (n, n_outputs) targets
+        epochs : int > 0
+        batch_size : int > 0 or None (the whole set in one batch)
+            The last batch may be smaller; it is used.
+        print_every : int > 0
+            Print the book's line every ``print_every`` epochs (``verbose``).
+        validation_data : (X_val, y_val) or None
+            Evaluated after every epoch, in inference mode (no dropout).
+        shuffle : bool
+            Reshuffle the rows every epoch (compiled RNG; see ``jitnet.seed``).
+        verbose : bool
+
+        Raises
+        ------
+        FloatingPointError
+            When the loss stops being finite (the learning rate is too high).
+        """
+        where = "Model.train"
+        prog = self._ready(where, need_optimizer=True)
+        epochs = check_positive_int(where, "epochs", epochs)
+        print_every = check_positive_int(where, "print_every", print_every)
+        X = self._inputs(X, where)
+        sparse, y_int, y_float = self._targets(y, where, X.shape[0])
+        batch = self._batch_size(batch_size, X.shape[0], where)
+        acc_code, precision = self._accuracy_settings(sparse, y_int, y_float, where)
+        if validation_data is not None:
+            try:
+                X_val, y_val = validation_data
+            except (TypeError, ValueError):
+                raise TypeError(f"{where}: validation_data must be a pair"
+                                f" (X_val, y_val)") from None
+            X_val = self._inputs(X_val, where, "X_val")
+            val_sparse, y_val_int, y_val_float = self._targets(
+                y_val, where, X_val.shape[0], "y_val")
+            if val_sparse != sparse:
+                raise ValueError(f"{where}: y and y_val must both be class"
+                                 f" indices or both one-hot")
+        else:
+            X_val = np.empty((0, prog.n_features), prog.dtype)
+            y_val_int, y_val_float = y_int[:0], y_float[:0]
+        prog.ensure_capacity(batch)  # validation runs in batches of the same size
+        opt_code, hyper = optimizer_settings(self.optimizer)
+        hyper = np.array(hyper, dtype=np.float64)
+        opt_state = np.array([self.optimizer.iterations,
+                              self.optimizer.current_learning_rate], np.float64)
+        order = np.arange(X.shape[0], dtype=np.intp)
+        fused = self.softmax_classifier_output is not None
+        history = History()
+        done = 0
+        while done < epochs:
+            chunk = epochs - done
+            if verbose:  # stop at the next epoch that prints
+                chunk = min(chunk, print_every - done % print_every)
+            stats = np.full((chunk, P.STAT_COLUMNS), np.nan)
+            finished = P.train_epochs(
+                prog.tape, prog.keep, prog.regs, prog.params, prog.grads,
+                prog.state1, prog.state2, prog.acts, prog.dacts, prog.masks,
+                prog.sample_losses, prog.x_buffer, prog.y_int_buffer,
+                prog.y_float_buffer, LOSS_CODES[type(self.loss)], fused,
+                sparse, acc_code, precision, opt_code, hyper, opt_state, X,
+                y_int, y_float, X_val, y_val_int, y_val_float, chunk, batch,
+                bool(shuffle), order, stats)
+            self.optimizer.iterations = int(opt_state[0])
+            self.optimizer.current_learning_rate = float(opt_state[1])
+            for row in stats[:finished]:
+                done += 1
+                self._record(history, done, row, validation_data is not None)
+                if verbose and done % print_every == 0:
+                    self._print_epoch(history)
+            if finished < chunk:
+                raise FloatingPointError(
+                    f"{where}: the loss became {history.loss[-1]} at epoch"
+                    f" {done}; training stopped. The learning rate"
+                    f" ({self.optimizer.current_learning_rate:g}) is probably"
+                    f" too high: try a lower one")
+        return history
+
+    @staticmethod
+    def _record(history, epoch, row, validating):
+        history.epochs.append(epoch)
+        columns = (P.S_LOSS, P.S_DATA_LOSS, P.S_REG_LOSS, P.S_ACCURACY,
+                   P.S_LEARNING_RATE, P.S_VAL_LOSS, P.S_VAL_ACCURACY)
+        for name, column in zip(FIELDS, columns):
+            if validating or not name.startswith("val_"):
+                history[name].append(float(row[column]))
+
+    @staticmethod
+    def _print_epoch(history):
+        print(f"epoch: {history.epochs[-1]}, acc: {history.accuracy[-1]:.3f}, "
+              f"loss: {history.loss[-1]:.3f} (data_loss: {history.data_loss[-1]:.3f}, "
+              f"reg_loss: {history.regularization_loss[-1]:.3f}), "
+              f"lr: {history.learning_rate[-1]}")
+        if history.val_loss:
+            print(f"validation, acc: {history.val_accuracy[-1]:.3f}, "
+                  f"loss: {history.val_loss[-1]:.3f}")
+
+    # ----------------------------------------------------------- inference
+
+    def evaluate(self, X, y, *, batch_size=None, verbose=True):
+        """Return ``(loss, accuracy)`` on (X, y); the loss excludes regularisation.
+
+        Prints the book's ``validation, acc: ..., loss: ...`` line when ``verbose``.
+        """
+        where = "Model.evaluate"
+        prog = self._ready(where)
+        X = self._inputs(X, where)
+        sparse, y_int, y_float = self._targets(y, where, X.shape[0])
+        batch = self._batch_size(batch_size, X.shape[0], where)
+        acc_code, precision = self._accuracy_settings(sparse, y_int, y_float, where)
+        prog.ensure_capacity(batch)
+        loss, accuracy = P.evaluate_batches(
+            prog.tape, prog.keep, prog.params, prog.acts, prog.masks,
+            prog.sample_losses, LOSS_CODES[type(self.loss)], sparse, acc_code,
+            precision, X, y_int, y_float, batch)
+        if verbose:
+            print(f"validation, acc: {accuracy:.3f}, loss: {loss:.3f}")
+        return float(loss), float(accuracy)
+
+    def predict(self, X, *, batch_size=None):
+        """The output layer's values for ``X``, shape ``(n, n_outputs)``.
+
+        ``model.output_layer_activation.predictions(outputs)`` turns them into
+        classes (chapter 21).
+        """
+        where = "Model.predict"
+        prog = self._ready(where, need_loss=False)
+        X = self._inputs(X, where)
+        batch = self._batch_size(batch_size, X.shape[0], where)
+        prog.ensure_capacity(batch)
+        outputs = np.empty((X.shape[0], prog.n_outputs), prog.dtype)
+        P.predict_batches(prog.tape, prog.keep, prog.params, prog.acts,
+                          prog.masks, X, batch, outputs)
+        return outputs
+
+    # ---------------------------------------------------------- parameters
+
+    def get_parameters(self):
+        """``[(weights, biases), ...]`` per trainable layer (copies)."""
+        self._ready("Model.get_parameters", need_loss=False)
+        return [(lay.weights.copy(), lay.biases.copy()) for lay in self.trainable_layers]
+
+    def set_parameters(self, parameters):
+        """Set every trainable layer from ``[(weights, biases), ...]``."""
+        where = "Model.set_parameters"
+        self._ready(where, need_loss=False)
+        parameters = list(parameters)
+        if len(parameters) != len(self.trainable_layers):
+            raise ValueError(f"{where}: got {len(parameters)} (weights, biases)"
+                             f" pairs for {len(self.trainable_layers)} Dense layers")
+        for i, (pair, layer) in enumerate(zip(parameters, self.trainable_layers)):
+            weights, biases = pair
+            for name, value, target in (("weights", weights, layer.weights),
+                                        ("biases", biases, layer.biases)):
+                value = np.asarray(value)
+                if value.size != target.size or value.ndim not in (1, 2) or (
+                        value.ndim == 2 and value.shape[0] != target.shape[0]
+                        and name == "weights"):
+                    raise ValueError(f"{where}: layer {i} {name} have shape"
+                                     f" {value.shape}, expected {target.shape}")
+                checked = as_float_array(value, where, name, dtype=target.dtype,
+                                         ndim=None)
+                if not np.all(np.isfinite(checked)):
+                    raise ValueError(f"{where}: layer {i} {name} hold NaN or inf")
+                target[...] = checked.reshape(target.shape)
+
+    def save_parameters(self, path):
+        """Write the parameters to ``path`` (``.npz``, no pickle, atomic)."""
+        arrays = {}
+        for i, (w, b) in enumerate(self.get_parameters()):
+            arrays[f"w{i}"], arrays[f"b{i}"] = w, b
+        _files.write_npz(path, arrays)
+
+    def load_parameters(self, path):
+        """Read parameters written by ``save_parameters`` (or ``save``)."""
+        arrays, _ = _files.read_npz(path, "Model.load_parameters")
+        self.load_parameters_from(arrays, path)
+
+    def load_parameters_from(self, arrays, path="arrays"):
+        """Set parameters from a mapping with keys ``w0``, ``b0``, ``w1``, ..."""
+        where = "Model.load_parameters"
+        count = len(self._ready(where, need_loss=False).dense)
+        try:
+            pairs = [(arrays[f"w{i}"], arrays[f"b{i}"]) for i in range(count)]
+        except KeyError as missing:
+            raise ValueError(f"{where}: {str(path)!r} has no array {missing}"
+                             f" for this model's {count} Dense layers") from None
+        self.set_parameters(pairs)
+
+    def save(self, path):
+        """Write the whole model (layers, parameters, loss, optimizer state) to ``path``."""
+        self._ready("Model.save", need_loss=False)
+        arrays, description = _serialize.describe(self)
+        _files.write_npz(path, arrays, description)
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by ``save``; it predicts and trains at once."""
+        arrays, description = _files.read_npz(path, "Model.load")
+        if description is None:
+            raise ValueError(f"Model.load: {str(path)!r} holds parameters only"
+                             f" (save_parameters); build the model and call"
+                             f" load_parameters instead")
+        return _serialize.rebuild(cls, arrays, description, path)

@@ -1,0 +1,345 @@
+"""The Model's fast path: one compiled interpreter for every network.
+
+``jitnet.Model.finalize`` describes the network as a small integer *tape*
+(one row per layer: op code, widths, offsets into the arenas) plus float
+tables (regularisation factors, dropout keep rates, optimizer settings).
+:func:`train_epochs` then runs forward, loss, accuracy, backward,
+regularisation and the optimizer update for every batch of several epochs in
+one call, so Python is entered once per printed line instead of once per layer
+per batch. Because the architecture is data, not code, one compiled function
+(per dtype) serves every network and caches on disk once.
+
+Arenas (flat arrays, C order):
+
+* ``params``/``grads``/``state1``/``state2``: every layer's weights then
+  biases at the offsets in the tape; ``state1``/``state2`` hold the optimizer's
+  momentums and caches, so an update is one sweep over contiguous memory.
+* ``acts``/``dacts``: each op's output and the gradient with respect to it,
+  ``capacity * width`` elements per op, ``capacity`` being the largest batch.
+* ``masks``: dropout masks, laid out like ``acts``.
+"""
+import math
+
+import numpy as np
+
+from ._jit import jit
+from .activations import (linear_backward, linear_forward, relu_backward,
+                          relu_forward, sigmoid_backward, sigmoid_forward,
+                          softmax_backward, softmax_forward)
+from .dense import dense_backward, dense_forward, regularization_loss
+from .dropout import dropout_backward, dropout_forward
+from .losses import (bce_backward, bce_forward, cce_backward_onehot,
+                     cce_backward_sparse, cce_forward_onehot,
+                     cce_forward_sparse, mae_backward, mae_forward,
+                     mse_backward, mse_forward, softmax_cce_backward_onehot,
+                     softmax_cce_backward_sparse)
+from .optimizers import (adagrad_update, adam_update, rmsprop_update,
+                         sgd_momentum_update, sgd_update)
+
+# Op codes (tape column T_OP).
+OP_DENSE, OP_RELU, OP_SOFTMAX, OP_SIGMOID, OP_LINEAR, OP_DROPOUT = range(6)
+# Tape columns: op, input width, output width, weight offset, bias offset,
+# dense-layer index (row of the regularisation table), offset of the op's
+# output in acts/dacts, offset of its dropout mask.
+T_OP, T_IN, T_OUT, T_W, T_B, T_DENSE, T_ACT, T_MASK = range(8)
+TAPE_COLUMNS = 8
+
+LOSS_CCE, LOSS_BCE, LOSS_MSE, LOSS_MAE = range(4)
+ACC_CATEGORICAL, ACC_BINARY, ACC_REGRESSION = range(3)
+OPT_SGD, OPT_SGD_MOMENTUM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAM = range(5)
+# Optimizer settings (``hyper``): learning rate, decay, then per optimizer
+# momentum | epsilon | epsilon, rho | epsilon, beta_1, beta_2.
+# Optimizer state (``opt_state``, float64): iterations, current learning rate.
+
+# Columns of the per-epoch statistics written by train_epochs.
+(S_LOSS, S_DATA_LOSS, S_REG_LOSS, S_ACCURACY, S_LEARNING_RATE,
+ S_VAL_LOSS, S_VAL_ACCURACY) = range(7)
+STAT_COLUMNS = 7
+
+
+@jit
+def is_finite(x):
+    """``np.isfinite`` for a scalar, robust to the kernels' fast-math flags.
+
+    Compiled with the shared fast-math flags, Numba's ``np.isfinite`` returns
+    True for NaN (seen with Numba 0.68; ``test_is_finite_survives_fastmath``
+    guards it), while ``math.isnan``/``math.isinf`` stay correct.
+    """
+    return not (math.isnan(x) or math.isinf(x))
+
+
+@jit
+def _rows(arena, offset, n, width):
+    """The ``(n, width)`` block of ``arena`` that starts at ``offset``."""
+    return arena[offset:offset + n * width].reshape((n, width))
+
+
+@jit
+def forward(tape, keep, params, acts, masks, x, training):
+    """Run every op on the batch ``x`` (n, n_features); outputs land in ``acts``."""
+    n = x.shape[0]
+    for i in range(tape.shape[0]):
+        op, w_in, w_out = tape[i, T_OP], tape[i, T_IN], tape[i, T_OUT]
+        inp = x if i == 0 else _rows(acts, tape[i - 1, T_ACT], n, w_in)
+        out = _rows(acts, tape[i, T_ACT], n, w_out)
+        if op == OP_DENSE:
+            w = _rows(params, tape[i, T_W], w_in, w_out)
+            b = _rows(params, tape[i, T_B], 1, w_out)
+            dense_forward(inp, w, b, out)
+        elif op == OP_RELU:
+            relu_forward(inp, out)
+        elif op == OP_SOFTMAX:
+            softmax_forward(inp, out)
+        elif op == OP_SIGMOID:
+            sigmoid_forward(inp, out)
+        elif op == OP_LINEAR:
+            linear_forward(inp, out)
+        elif op == OP_DROPOUT:
+            if training:
+                mask = _rows(masks, tape[i, T_MASK], n, w_out)
+                dropout_forward(inp, keep[i], mask, out)
+            else:
+                out[:] = inp
+
+
+@jit
+def output_of(tape, acts, n):
+    """The last op's output for a batch of ``n`` rows."""
+    last = tape.shape[0] - 1
+    return _rows(acts, tape[last, T_ACT], n, tape[last, T_OUT])
+
+
+@jit
+def data_loss_sum(loss_code, sparse, out, y_int, y_float, sample_losses):
+    """Sum of the batch's sample losses (float64)."""
+    losses = sample_losses[:out.shape[0]]
+    if loss_code == LOSS_CCE:
+        if sparse:
+            return cce_forward_sparse(out, y_int, losses)
+        return cce_forward_onehot(out, y_float, losses)
+    if loss_code == LOSS_BCE:
+        return bce_forward(out, y_float, losses)
+    if loss_code == LOSS_MSE:
+        return mse_forward(out, y_float, losses)
+    return mae_forward(out, y_float, losses)
+
+
+@jit
+def count_correct(acc_code, sparse, precision, out, y_int, y_float):
+    """(correct, compared) for the batch: argmax, > 0.5, or within precision."""
+    n, k = out.shape
+    correct = 0
+    if acc_code == ACC_CATEGORICAL:
+        for i in range(n):
+            best = 0
+            for j in range(1, k):
+                if out[i, j] > out[i, best]:
+                    best = j
+            if sparse:
+                truth = y_int[i]
+            else:
+                truth = 0
+                for j in range(1, k):
+                    if y_float[i, j] > y_float[i, truth]:
+                        truth = j
+            correct += best == truth
+        return correct, n
+    for i in range(n):
+        for j in range(k):
+            if acc_code == ACC_BINARY:
+                correct += (out[i, j] > 0.5) == (y_float[i, j] > 0.5)
+            else:
+                correct += abs(out[i, j] - y_float[i, j]) < precision
+    return correct, n * k
+
+
+@jit
+def backward(tape, regs, params, grads, acts, dacts, masks, x, loss_code,
+             fused, sparse, y_int, y_float):
+    """Loss gradient, then every op's backward; parameter gradients land in ``grads``."""
+    n = x.shape[0]
+    last = tape.shape[0] - 1
+    out = output_of(tape, acts, n)
+    if fused:  # softmax + CCE: the gradient with respect to the softmax input
+        start = last - 1
+        if start < 0:
+            return  # a lone softmax has nothing to train
+        dlogits = _rows(dacts, tape[start, T_ACT], n, tape[start, T_OUT])
+        if sparse:
+            softmax_cce_backward_sparse(out, y_int, dlogits)
+        else:
+            softmax_cce_backward_onehot(out, y_float, dlogits)
+    else:
+        start = last
+        dout = _rows(dacts, tape[last, T_ACT], n, tape[last, T_OUT])
+        if loss_code == LOSS_CCE:
+            if sparse:
+                cce_backward_sparse(out, y_int, dout)
+            else:
+                cce_backward_onehot(out, y_float, dout)
+        elif loss_code == LOSS_BCE:
+            bce_backward(out, y_float, dout)
+        elif loss_code == LOSS_MSE:
+            mse_backward(out, y_float, dout)
+        else:
+            mae_backward(out, y_float, dout)
+    for i in range(start, -1, -1):
+        op, w_in, w_out = tape[i, T_OP], tape[i, T_IN], tape[i, T_OUT]
+        dout = _rows(dacts, tape[i, T_ACT], n, w_out)
+        if i == 0:
+            if op != OP_DENSE:
+                break  # nothing upstream needs this gradient
+            inp, din = x, dout  # din is not written when need_dinputs is False
+        else:
+            inp = _rows(acts, tape[i - 1, T_ACT], n, w_in)
+            din = _rows(dacts, tape[i - 1, T_ACT], n, w_in)
+        if op == OP_DENSE:
+            d = tape[i, T_DENSE]
+            dense_backward(inp, _rows(params, tape[i, T_W], w_in, w_out),
+                           _rows(params, tape[i, T_B], 1, w_out), dout,
+                           regs[d, 0], regs[d, 1], regs[d, 2], regs[d, 3],
+                           _rows(grads, tape[i, T_W], w_in, w_out),
+                           _rows(grads, tape[i, T_B], 1, w_out), din, i > 0)
+        elif op == OP_RELU:
+            relu_backward(inp, dout, din)
+        elif op == OP_SOFTMAX:
+            softmax_backward(_rows(acts, tape[i, T_ACT], n, w_out), dout, din)
+        elif op == OP_SIGMOID:
+            sigmoid_backward(_rows(acts, tape[i, T_ACT], n, w_out), dout, din)
+        elif op == OP_LINEAR:
+            linear_backward(dout, din)
+        else:
+            dropout_backward(dout, _rows(masks, tape[i, T_MASK], n, w_out), din)
+
+
+@jit
+def regularization_sum(tape, regs, params):
+    """Total L1/L2 penalty of the current parameters."""
+    total = 0.0
+    for i in range(tape.shape[0]):
+        if tape[i, T_OP] == OP_DENSE:
+            d, w_in, w_out = tape[i, T_DENSE], tape[i, T_IN], tape[i, T_OUT]
+            total += regularization_loss(_rows(params, tape[i, T_W], w_in, w_out),
+                                         regs[d, 0], regs[d, 1])
+            total += regularization_loss(_rows(params, tape[i, T_B], 1, w_out),
+                                         regs[d, 2], regs[d, 3])
+    return total
+
+
+@jit
+def optimizer_step(opt_code, hyper, opt_state, params, grads, state1, state2):
+    """One update of the whole arena, with the book's decay and step count."""
+    iterations = opt_state[0]
+    learning_rate = hyper[0]
+    if hyper[1]:
+        learning_rate = hyper[0] * (1. / (1. + hyper[1] * iterations))
+    opt_state[1] = learning_rate
+    if opt_code == OPT_SGD:
+        sgd_update(params, grads, learning_rate)
+    elif opt_code == OPT_SGD_MOMENTUM:
+        sgd_momentum_update(params, grads, state1, learning_rate, hyper[2])
+    elif opt_code == OPT_ADAGRAD:
+        adagrad_update(params, grads, state1, learning_rate, hyper[2])
+    elif opt_code == OPT_RMSPROP:
+        rmsprop_update(params, grads, state1, learning_rate, hyper[2], hyper[3])
+    else:
+        adam_update(params, grads, state1, state2, learning_rate, hyper[2],
+                    hyper[3], hyper[4], iterations + 1)
+    opt_state[0] = iterations + 1
+
+
+@jit
+def evaluate_batches(tape, keep, params, acts, masks, sample_losses, loss_code,
+                     sparse, acc_code, precision, X, y_int, y_float, batch_size):
+    """Mean data loss and accuracy over (X, y) in inference mode."""
+    n = X.shape[0]
+    loss_sum, correct, compared = 0.0, 0, 0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        x = X[start:stop]
+        yi, yf = y_int[start:stop] if sparse else y_int, y_float[start:stop]
+        forward(tape, keep, params, acts, masks, x, False)
+        out = output_of(tape, acts, stop - start)
+        loss_sum += data_loss_sum(loss_code, sparse, out, yi, yf, sample_losses)
+        c, m = count_correct(acc_code, sparse, precision, out, yi, yf)
+        correct += c
+        compared += m
+    return loss_sum / n, correct / compared
+
+
+@jit
+def predict_batches(tape, keep, params, acts, masks, X, batch_size, outputs):
+    """Write the network's outputs for every row of ``X`` into ``outputs``."""
+    n = X.shape[0]
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        forward(tape, keep, params, acts, masks, X[start:stop], False)
+        outputs[start:stop] = output_of(tape, acts, stop - start)
+
+
+@jit
+def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
+                 masks, sample_losses, x_buffer, y_int_buffer, y_float_buffer,
+                 loss_code, fused, sparse, acc_code, precision, opt_code, hyper,
+                 opt_state, X, y_int, y_float, X_val, y_val_int, y_val_float,
+                 epochs, batch_size, shuffle, order, stats):
+    """Train for ``epochs`` epochs; return how many finished with a finite loss.
+
+    Each epoch: optionally shuffle ``order`` (compiled RNG), then for each
+    batch (the last one may be partial) forward, loss, accuracy, backward and
+    one optimizer step; then the regularisation loss of the final parameters
+    (as the book's ``calculate_accumulated``) and, when ``X_val`` has rows,
+    the validation loss and accuracy. Row ``e`` of ``stats`` receives epoch
+    ``e``'s figures (columns ``S_*``). Training stops after the first epoch
+    whose loss is not finite.
+    """
+    n = X.shape[0]
+    for epoch in range(epochs):
+        if shuffle:
+            np.random.shuffle(order)
+        loss_sum, correct, compared = 0.0, 0, 0
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            rows = stop - start
+            if shuffle:  # gather the batch's rows into the buffers
+                x = _rows(x_buffer, 0, rows, X.shape[1])
+                yf = _rows(y_float_buffer, 0, rows, y_float.shape[1]) \
+                    if not sparse else y_float
+                yi = y_int_buffer[:rows] if sparse else y_int
+                for r in range(rows):
+                    src = order[start + r]
+                    x[r] = X[src]
+                    if sparse:
+                        yi[r] = y_int[src]
+                    else:
+                        yf[r] = y_float[src]
+            else:
+                x = X[start:stop]
+                yi = y_int[start:stop] if sparse else y_int
+                yf = y_float[start:stop] if not sparse else y_float
+            forward(tape, keep, params, acts, masks, x, True)
+            out = output_of(tape, acts, rows)
+            loss_sum += data_loss_sum(loss_code, sparse, out, yi, yf, sample_losses)
+            c, m = count_correct(acc_code, sparse, precision, out, yi, yf)
+            correct += c
+            compared += m
+            backward(tape, regs, params, grads, acts, dacts, masks, x,
+                     loss_code, fused, sparse, yi, yf)
+            optimizer_step(opt_code, hyper, opt_state, params, grads, state1, state2)
+        data_loss = loss_sum / n
+        reg_loss = regularization_sum(tape, regs, params)
+        stats[epoch, S_LOSS] = data_loss + reg_loss
+        stats[epoch, S_DATA_LOSS] = data_loss
+        stats[epoch, S_REG_LOSS] = reg_loss
+        stats[epoch, S_ACCURACY] = correct / compared
+        stats[epoch, S_LEARNING_RATE] = opt_state[1]
+        if X_val.shape[0] > 0:
+            val_loss, val_acc = evaluate_batches(
+                tape, keep, params, acts, masks, sample_losses, loss_code,
+                sparse, acc_code, precision, X_val, y_val_int, y_val_float,
+                batch_size)
+            stats[epoch, S_VAL_LOSS] = val_loss
+            stats[epoch, S_VAL_ACCURACY] = val_acc
+        if not is_finite(data_loss + reg_loss):
+            return epoch + 1
+    return epochs

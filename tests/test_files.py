@@ -1,0 +1,154 @@
+"""Model files: round trips, atomic writes, and files that must not load."""
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+import jitnet as jn
+from test_model import build, task_data
+
+
+@pytest.fixture
+def trained():
+    X, y = task_data("categorical")
+    model = build(0, "categorical", "adam", dtype=np.float32, dropout=0.1)
+    model.train(X, y, epochs=5, batch_size=64, verbose=False)
+    return model, X, y
+
+
+def test_save_and_load_round_trip_then_train_on(trained, tmp_path):
+    model, X, y = trained
+    path = tmp_path / "spiral.model"
+    model.save(path)
+    assert os.listdir(tmp_path) == ["spiral.model"]  # no temp files left behind
+    loaded = jn.Model.load(path)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert [type(lay) for lay in loaded.layers] == [type(lay) for lay in model.layers]
+    assert loaded.layers[2].drop_rate == model.layers[2].drop_rate
+    assert loaded.optimizer.iterations == model.optimizer.iterations
+    # Optimizer state came along: further training matches the original's.
+    for m in (model, loaded):
+        jn.seed(4)
+        m.train(X, y, epochs=3, batch_size=64, verbose=False)
+    np.testing.assert_allclose(loaded.predict(X), model.predict(X), rtol=1e-6)
+    # And after a fresh set/finalize, as in chapter 22.
+    loaded.set(loss=jn.CategoricalCrossentropy(), optimizer=jn.SGD())
+    loaded.finalize()
+    np.testing.assert_allclose(loaded.predict(X), model.predict(X), rtol=1e-6)
+    loaded.train(X, y, epochs=1, verbose=False)
+
+
+def test_regression_model_round_trip(tmp_path):
+    X, y = task_data("mse")
+    model = build(0, "mse", "rmsprop")
+    model.train(X, y, epochs=3, verbose=False)
+    model.save(tmp_path / "sine.model")
+    loaded = jn.Model.load(tmp_path / "sine.model")
+    assert loaded.accuracy.precision == model.accuracy.precision
+    assert loaded.trainable_layers[0].weights.dtype == np.float64
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_parameters_round_trip(trained, tmp_path):
+    model, X, _ = trained
+    model.save_parameters(tmp_path / "p.params")
+    other = build(0, "categorical", "adam", dtype=np.float32, dropout=0.1, seed=99)
+    other.load_parameters(tmp_path / "p.params")
+    np.testing.assert_array_equal(other.predict(X), model.predict(X))
+    with pytest.raises(ValueError, match="parameters only"):
+        jn.Model.load(tmp_path / "p.params")
+
+
+def test_a_failed_write_leaves_the_old_file_whole(trained, tmp_path, monkeypatch):
+    model, X, _ = trained
+    path = tmp_path / "m.model"
+    model.save(path)
+    before = path.read_bytes()
+
+    def crash(file, **arrays):
+        file.write(b"half a model")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(OSError, match="disk full"):
+        model.save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.model"]
+
+
+class Boom:
+    """Unpickling this creates a file: proof that code ran."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return (open, (self.target, "w"))
+
+
+def test_hostile_and_damaged_files_raise_and_run_nothing(trained, tmp_path):
+    model, _, _ = trained
+    canary = tmp_path / "canary"
+    hostile = tmp_path / "hostile.model"
+    hostile.write_bytes(pickle.dumps(Boom(str(canary))))
+    good = tmp_path / "good.model"
+    model.save(good)
+    truncated = tmp_path / "truncated.model"
+    truncated.write_bytes(good.read_bytes()[:300])
+    garbage = tmp_path / "garbage.model"
+    garbage.write_bytes(os.urandom(2000))
+    bare = tmp_path / "bare.npy"
+    np.save(bare, np.arange(3))
+    pickled_npz = tmp_path / "pickled.model"
+    np.savez(open(pickled_npz, "wb"), evil=np.array([Boom(str(canary))], dtype=object))
+    for path in (hostile, truncated, garbage, bare, pickled_npz):
+        for load in (jn.Model.load, model.load_parameters):
+            with pytest.raises(ValueError, match="not a jitnet"):
+                load(path)
+    assert not canary.exists()
+    with pytest.raises(FileNotFoundError):
+        jn.Model.load(tmp_path / "missing.model")
+
+
+def _rewrite_description(src, dst, edit):
+    import json
+    with np.load(src, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    description = json.loads(str(arrays["__jitnet__"]))
+    edit(description)
+    arrays["__jitnet__"] = np.array(json.dumps(description))
+    with open(dst, "wb") as f:
+        np.savez(f, **arrays)
+
+
+@pytest.mark.parametrize("edit,words", [
+    (lambda d: d["layers"].append({"type": "os.system"}), "unknown layer"),
+    (lambda d: d["layers"][0].update(n_neurons=-3), "n_neurons"),
+    (lambda d: d["layers"][0].update(n_neurons=17), "gives 17"),
+    (lambda d: d.update(version=99), "version"),
+    (lambda d: d.update(format="something-else"), "not a jitnet"),
+    (lambda d: d["optimizer"].update(type="__import__"), "__import__"),
+    (lambda d: d["optimizer"].update(iterations="many"), "iterations"),
+    (lambda d: d.pop("layers"), "layers"),
+])
+def test_damaged_descriptions_raise_value_error(trained, tmp_path, edit, words):
+    model, _, _ = trained
+    good, bad = tmp_path / "good.model", tmp_path / "bad.model"
+    model.save(good)
+    _rewrite_description(good, bad, edit)
+    with pytest.raises(ValueError, match=words):
+        jn.Model.load(bad)
+
+
+def test_zip_with_missing_arrays(trained, tmp_path):
+    model, _, _ = trained
+    good, bad = tmp_path / "good.model", tmp_path / "bad.model"
+    model.save(good)
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            if item.filename != "w1.npy":
+                dst.writestr(item, src.read(item.filename))
+    with pytest.raises(ValueError, match="w1"):
+        jn.Model.load(bad)
