@@ -14,6 +14,7 @@ names ``np.dot`` is typed against whatever it is at compile time. So we import
 Numba's NumPy support while the genuine functions are in place, and kernels
 call :data:`dot` (the genuine ``np.dot``) instead of ``np.dot``.
 """
+import hashlib
 import os
 from contextlib import contextmanager
 
@@ -53,6 +54,64 @@ with _genuine_numpy():
     import numba
     import numba.np.linalg  # noqa: F401  (registers np.dot for nopython mode)
     import numba.np.arrayobj  # noqa: F401
+
+_FOLDER = os.path.dirname(os.path.abspath(__file__))
+
+
+def _sources_stamp():
+    """A hash of every kernel source file and the Numba version."""
+    digest = hashlib.sha256(numba.__version__.encode())
+    for name in sorted(os.listdir(_FOLDER)):
+        if name.endswith(".py"):
+            digest.update(name.encode())
+            with open(os.path.join(_FOLDER, name), "rb") as f:
+                digest.update(f.read())
+    return digest.hexdigest()
+
+
+def _stamp_kernel_caches():
+    """Make every kernel's disk cache depend on *all* kernel sources.
+
+    Numba checks only the source file of the function it loads, so a cached
+    ``train_epochs`` (kernels/program.py) would keep running old code after
+    kernels/dense.py changed. We put locators in front of Numba's that are
+    the same except for the stamp, and only answer for files in this folder.
+    If Numba's private caching API moves, we keep its default behaviour.
+    """
+    def public_or_private(module, name):  # Numba 0.60 dropped the underscores
+        found = getattr(module, name, None) or getattr(module, "_" + name)
+        return found
+
+    try:
+        from numba.core import caching
+        bases = [public_or_private(caching, name) for name in (
+            "UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator")]
+        impl = public_or_private(caching, "CacheImpl")
+        impl._locator_classes  # noqa: B018  (fail here if it moved)
+    except (ImportError, AttributeError):  # pragma: no cover
+        return
+    stamp = _sources_stamp()
+
+    def stamped(base):
+        class Locator(base):
+            def get_source_stamp(self):
+                return stamp
+
+            @classmethod
+            def from_function(cls, py_func, py_file):
+                if os.path.dirname(os.path.abspath(py_file)) != _FOLDER:
+                    return None
+                return super().from_function(py_func, py_file)
+
+        Locator.__name__ = Locator.__qualname__ = f"Jitnet{base.__name__}"
+        return Locator
+
+    mine = [stamped(base) for base in bases]
+    impl._locator_classes = mine + [cls for cls in impl._locator_classes
+                                    if not cls.__name__.startswith("Jitnet")]
+
+
+_stamp_kernel_caches()
 
 #: True unless the environment says ``JITNET_CACHE=0``.
 CACHE = os.environ.get("JITNET_CACHE", "1").strip() != "0"

@@ -1,17 +1,48 @@
 """Dense layer kernels: ``output = inputs @ weights + biases`` and its gradients.
 
-Small products run as hand-written loops (contiguous inner loop over the
-output columns, so LLVM vectorises it); large ones call BLAS through ``dot``.
-The cut-over is :data:`BLAS_MIN_FLOPS` multiply-adds. Below it, the cost of
-entering BLAS (argument checks, thread hand-off) exceeds the arithmetic.
+Three ways to run each product, chosen per call by shape:
+
+* large products go to BLAS through ``dot`` (:data:`BLAS_MIN_FLOPS`);
+* otherwise the innermost loop runs over the wider of the two weight
+  dimensions, contiguous in memory, so LLVM vectorises it: row updates
+  ("axpy": ``out[i, :] += x[i, k] * w[k, :]``) when the layer is wide, and dot
+  products with local accumulators over a transposed copy of the weights when
+  it is narrow (few outputs). A narrow layer run the wide way (an inner loop of
+  3) was 15-20x slower: the accumulator lives in memory that LLVM must assume
+  aliases the inputs.
+
+Measured on the 2-core EPYC dev machine, float32, microseconds per call
+(see ``benchmarks/bench_kernels.py``): 300x64 @ 64x3 forward 76 (wide way) vs
+4.3 (narrow way); 300x2 @ 2x64 5.6 vs 29.
 """
+import numpy as np
+
 from ._jit import dot, jit
 
-#: Products with at least this many multiply-adds go to BLAS. Measured on the
-#: 2-core EPYC dev machines (see benchmarks/bench_kernels.py): the loops win
-#: for the book's 300x2x64 and 300x64x3 layers (~40k multiply-adds), BLAS wins
-#: from about a 128x128x128 product up.
-BLAS_MIN_FLOPS = 200_000
+#: Products with at least this many multiply-adds go to BLAS. Below it, entering
+#: BLAS (argument checks, thread hand-off) costs more than the loops; measured
+#: with benchmarks/bench_kernels.py (the loops win up to about 64x128x128).
+BLAS_MIN_FLOPS = 1_000_000
+
+#: A weight dimension at least this wide makes a good vectorised inner loop.
+WIDE = 16
+
+
+@jit
+def _wide(n_in, n_out):
+    """True when the inner loops should run over the ``n_out`` dimension."""
+    return n_out >= WIDE or n_out >= n_in
+
+
+@jit
+def _transpose(a):
+    """A C-contiguous transposed copy of the 2-D array ``a``."""
+    rows, cols = a.shape
+    t = np.empty((cols, rows), a.dtype)
+    for r in range(rows):
+        for c in range(cols):
+            t[c, r] = a[r, c]
+    return t
 
 
 @jit
@@ -27,19 +58,32 @@ def dense_forward(inputs, weights, biases, output):
     """
     n, n_in = inputs.shape
     n_out = weights.shape[1]
+    zero = inputs.dtype.type(0)  # keeps float32 sums in float32 (SIMD width)
     if n * n_in * n_out >= BLAS_MIN_FLOPS:
         dot(inputs, weights, output)
         for i in range(n):
             for j in range(n_out):
                 output[i, j] += biases[0, j]
-        return
-    for i in range(n):
-        for j in range(n_out):
-            output[i, j] = biases[0, j]
-        for k in range(n_in):
-            a = inputs[i, k]
+    elif _wide(n_in, n_out):
+        for i in range(n):
+            row = output[i]
             for j in range(n_out):
-                output[i, j] += a * weights[k, j]
+                row[j] = biases[0, j]
+            for k in range(n_in):
+                a = inputs[i, k]
+                w = weights[k]
+                for j in range(n_out):
+                    row[j] += a * w[j]
+    else:
+        wt = _transpose(weights)
+        for i in range(n):
+            x = inputs[i]
+            for j in range(n_out):
+                w = wt[j]
+                acc = zero
+                for k in range(n_in):
+                    acc += x[k] * w[k]
+                output[i, j] = acc + biases[0, j]
 
 
 @jit
@@ -68,34 +112,71 @@ def dense_backward(inputs, weights, biases, dvalues, weight_l1, weight_l2,
     n, n_in = inputs.shape
     n_out = weights.shape[1]
     big = n * n_in * n_out >= BLAS_MIN_FLOPS
+    wide = _wide(n_in, n_out)
+    zero = inputs.dtype.type(0)
+    # dweights = inputs.T @ dvalues
     if big:
         dot(inputs.T, dvalues, dweights)
-    else:
+    elif wide:
         for k in range(n_in):
             for j in range(n_out):
                 dweights[k, j] = 0
         for i in range(n):
+            d = dvalues[i]
             for k in range(n_in):
                 a = inputs[i, k]
+                row = dweights[k]
                 for j in range(n_out):
-                    dweights[k, j] += a * dvalues[i, j]
+                    row[j] += a * d[j]
+    else:  # accumulate the transpose, rows of length n_in, then copy back
+        dwt = np.empty((n_out, n_in), dweights.dtype)  # np.zeros: nnfs.init patches it
+        for j in range(n_out):
+            for k in range(n_in):
+                dwt[j, k] = zero
+        for i in range(n):
+            x = inputs[i]
+            for j in range(n_out):
+                a = dvalues[i, j]
+                row = dwt[j]
+                for k in range(n_in):
+                    row[k] += a * x[k]
+        for k in range(n_in):
+            for j in range(n_out):
+                dweights[k, j] = dwt[j, k]
+    # dbiases = column sums of dvalues
     for j in range(n_out):
         dbiases[0, j] = 0
     for i in range(n):
+        d = dvalues[i]
         for j in range(n_out):
-            dbiases[0, j] += dvalues[i, j]
+            dbiases[0, j] += d[j]
     add_regularization_gradient(weights, weight_l1, weight_l2, dweights)
     add_regularization_gradient(biases, bias_l1, bias_l2, dbiases)
-    if need_dinputs:
-        if big:
-            dot(dvalues, weights.T, dinputs)
-        else:
-            for i in range(n):
+    if not need_dinputs:
+        return
+    # dinputs = dvalues @ weights.T
+    if big:
+        dot(dvalues, weights.T, dinputs)
+    elif wide:  # dot products over the wide n_out axis
+        for i in range(n):
+            d = dvalues[i]
+            for k in range(n_in):
+                w = weights[k]
+                acc = zero
+                for j in range(n_out):
+                    acc += d[j] * w[j]
+                dinputs[i, k] = acc
+    else:  # row updates over n_in with the transposed weights
+        wt = _transpose(weights)
+        for i in range(n):
+            row = dinputs[i]
+            for k in range(n_in):
+                row[k] = 0
+            for j in range(n_out):
+                a = dvalues[i, j]
+                w = wt[j]
                 for k in range(n_in):
-                    acc = dinputs.dtype.type(0)
-                    for j in range(n_out):
-                        acc += dvalues[i, j] * weights[k, j]
-                    dinputs[i, k] = acc
+                    row[k] += a * w[k]
 
 
 @jit

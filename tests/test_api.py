@@ -223,3 +223,11 @@ def test_kernels_compile_after_nnfs_init(order, tmp_path):
                           text=True, env=env, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "ok"
+
+
+def test_kernel_caches_depend_on_every_kernel_source():
+    """Numba alone would reuse a cached interpreter after a callee changed."""
+    from jitnet.kernels import _jit, program
+    locator = program.train_epochs._cache._impl._locator
+    assert type(locator).__name__.startswith("Jitnet")
+    assert locator.get_source_stamp() == _jit._sources_stamp()

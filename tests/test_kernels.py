@@ -77,7 +77,7 @@ def test_dense_backward(seed, n, n_in, n_out, dtype, l1w, l2w, l1b, l2b):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_dense_blas_path_matches_loops(dtype):
     """Both sides of BLAS_MIN_FLOPS give the reference's answer."""
-    n, n_in, n_out = 64, 128, 64  # above the threshold
+    n, n_in, n_out = 128, 128, 128  # above the threshold
     assert n * n_in * n_out >= K.BLAS_MIN_FLOPS
     x, w = rand(0, (n, n_in), dtype), rand(1, (n_in, n_out), dtype)
     b, dv = rand(2, (1, n_out), dtype), rand(3, (n, n_out), dtype)
