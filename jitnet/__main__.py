@@ -1,4 +1,4 @@
-"""Command line: ``python -m jitnet demo`` (also the ``jitnet`` console script)."""
+"""Command line: ``python -m jitnet demo|bench`` (also the ``jitnet`` console script)."""
 import argparse
 import sys
 
@@ -9,6 +9,11 @@ def main(argv=None):
     demo = commands.add_parser("demo", help="train the chapter-10 spiral, jitnet vs the book")
     demo.add_argument("--epochs", type=int, default=10001)
     demo.add_argument("--quick", action="store_true", help="1001 epochs")
+    bench = commands.add_parser("bench", help="time jitnet against the book (and PyTorch/JAX)")
+    bench.add_argument("--quick", action="store_true", help="short workloads, 3 repeats")
+    bench.add_argument("--repeat", type=int, default=None, help="repeats per timing (median)")
+    bench.add_argument("--no-cold", action="store_true",
+                       help="skip the start-up measurement on an empty cache")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from . import demo as demo_module
@@ -16,6 +21,11 @@ def main(argv=None):
         if epochs < 1:
             parser.error("--epochs must be a positive integer")
         demo_module.run(epochs=epochs, print_every=max(1, epochs // 10))
+    elif args.command == "bench":
+        from . import bench as bench_module
+        if args.repeat is not None and args.repeat < 1:
+            parser.error("--repeat must be a positive integer")
+        bench_module.run(quick=args.quick, repeat=args.repeat, cold=not args.no_cold)
     return 0
 
 

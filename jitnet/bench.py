@@ -1,0 +1,173 @@
+"""``python -m jitnet bench``: jitnet against the book's NumPy code (and PyTorch, JAX).
+
+Every ratio compares timings taken side by side in this one process, after
+compilation, as medians over repeats. PyTorch and JAX columns appear when
+those libraries are importable; they are never dependencies. Start-up and
+peak memory are measured in fresh subprocesses.
+"""
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from . import _others, workloads as W
+
+SPIRAL_EPOCHS = 10001  # what the book trains; times are scaled to it
+
+
+def median_time(run, repeat):
+    """Median wall time of ``run()`` over ``repeat`` calls."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def blas_threads():
+    """Threads NumPy's BLAS uses (threadpoolctl when installed, else the CPU count)."""
+    try:
+        from threadpoolctl import threadpool_info
+        counts = [pool["num_threads"] for pool in threadpool_info()
+                  if pool.get("user_api") == "blas"]
+        if counts:
+            return max(counts)
+    except ImportError:
+        pass
+    return os.cpu_count() or 1
+
+
+def _child(code, env=None):
+    """Run ``code`` in a fresh interpreter; return (wall seconds, its JSON output)."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=900)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark child failed:\n{done.stderr[-2000:]}")
+    return wall, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+_FIRST_EPOCH = """
+import json, time
+t0 = time.perf_counter()
+import jitnet.nnfs as lib
+from jitnet import workloads as W
+run = W.spiral_model_train(lib, 1)
+print(json.dumps({"in_process": time.perf_counter() - t0}))
+"""
+
+_PEAK_MEMORY = """
+import json, resource
+from jitnet import workloads as W
+run = W.wide_model_train(W.LIBRARIES[{lib!r}])
+run()
+print(json.dumps({{"kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+"""
+
+
+def measure(quick=False, repeat=5, cold=True, out=print):
+    """Run every workload; return a list of result rows (dicts)."""
+    spiral_epochs = 201 if quick else 2001
+    scale = SPIRAL_EPOCHS / spiral_epochs
+    wide_samples = W.WIDE_BATCH * (40 if quick else 469)
+    threads = blas_threads()
+    rows = []
+
+    def row(name, unit, reference, jitnet, torch=None, jax=None, target=None):
+        rows.append({"workload": name, "unit": unit, "reference": reference,
+                     "jitnet": jitnet, "torch": torch, "jax": jax, "target": target})
+        out(f"  measured {name}")
+
+    t = lambda run: None if run is None else median_time(run, repeat)  # noqa: E731
+    ref = t(W.spiral_book_loop(W.book, spiral_epochs)) * scale
+    model = t(W.spiral_model_train(W.fast, spiral_epochs)) * scale
+    torch = t(_others.torch_spiral(spiral_epochs))
+    jax = t(_others.jax_spiral(spiral_epochs))
+    row(f"spiral 2-64-3, Adam, {SPIRAL_EPOCHS} epochs: Model.train", "s", ref, model,
+        None if torch is None else torch * scale, None if jax is None else jax * scale,
+        target="15x reference, 2x JAX, 10x PyTorch")
+    loop = t(W.spiral_book_loop(W.fast, spiral_epochs)) * scale
+    row(f"spiral 2-64-3, {SPIRAL_EPOCHS} epochs: book loop via jitnet.nnfs", "s",
+        ref, loop, target="5x reference")
+    calls = 100
+    row("softmax Jacobian backward, (300, 3), per call", "us",
+        t(W.softmax_backward(W.book, repeat=calls)) / calls * 1e6,
+        t(W.softmax_backward(W.fast, repeat=calls)) / calls * 1e6, target="100x reference")
+    steps = wide_samples // W.WIDE_BATCH
+    row(f"784-128-128-10, batch 128, {steps} steps ({threads} threads)", "s",
+        t(W.wide_model_train(W.book, wide_samples)),
+        t(W.wide_model_train(W.fast, wide_samples)),
+        t(_others.torch_wide(threads, wide_samples)),
+        target="2x reference, 1.3x PyTorch")
+    if cold:
+        with tempfile.TemporaryDirectory() as cache:
+            wall, _ = _child(_FIRST_EPOCH, {"NUMBA_CACHE_DIR": cache})
+            row("start-up, empty cache: import + compile + first epoch", "s",
+                None, wall, target="<= 20 s")
+            wall, _ = _child(_FIRST_EPOCH, {"NUMBA_CACHE_DIR": cache})
+            row("start-up, cached: interpreter + import + first epoch", "s",
+                None, wall, target="<= 2 s")
+    if not quick:
+        mem = {lib: _child(_PEAK_MEMORY.format(lib=lib))[1]["kib"] / 1024
+               for lib in ("reference", "jitnet")}
+        row("peak RSS, 784-128-128-10 epoch", "MiB", mem["reference"], mem["jitnet"],
+            target="<= reference")
+    return rows
+
+
+def _fmt(value, unit):
+    if value is None:
+        return "-"
+    return f"{value:.3g} {unit}" if unit != "s" or value < 100 else f"{value:.0f} s"
+
+
+def _ratio(slow, fast):
+    return "-" if slow is None or fast is None else f"{slow / fast:.1f}x"
+
+
+def table(rows):
+    """The results as a Markdown table."""
+    lines = ["| workload | book NumPy | jitnet | speedup | PyTorch | vs PyTorch | JAX | vs JAX | target |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        u = r["unit"]
+        lines.append(
+            f"| {r['workload']} | {_fmt(r['reference'], u)} | {_fmt(r['jitnet'], u)}"
+            f" | {_ratio(r['reference'], r['jitnet'])} | {_fmt(r['torch'], u)}"
+            f" | {_ratio(r['torch'], r['jitnet'])} | {_fmt(r['jax'], u)}"
+            f" | {_ratio(r['jax'], r['jitnet'])} | {r['target'] or ''} |")
+    return "\n".join(lines)
+
+
+def machine():
+    """One line about this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    import numba
+    return (f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()},"
+            f" NumPy {np.__version__}, Numba {numba.__version__},"
+            f" BLAS threads {blas_threads()}")
+
+
+def run(quick=False, repeat=None, cold=True, out=print):
+    """Measure, then print the machine line and the table."""
+    repeat = repeat or (3 if quick else 5)
+    out(f"jitnet bench ({'quick' if quick else 'full'}, median of {repeat})")
+    out(machine())
+    rows = measure(quick=quick, repeat=repeat, cold=cold, out=out)
+    out("")
+    out(table(rows))
+    return rows

@@ -1,0 +1,105 @@
+"""The benchmark workloads, shared by ``python -m jitnet bench`` and the asv suite.
+
+Each builder returns a callable that runs the workload once; compilation and
+data generation happen in the builder, never in the callable. Data are
+seeded, so every run times the same arithmetic.
+"""
+import numpy as np
+from nnfs.datasets import spiral_data
+
+import jitnet.nnfs as fast
+import jitnet.reference as book
+
+SPIRAL_LR, SPIRAL_DECAY = 0.05, 5e-7
+WIDE_SHAPE = (784, 128, 128, 10)  # chapter 19's Fashion-MNIST network
+WIDE_SAMPLES, WIDE_BATCH = 60000, 128  # 469 steps per epoch
+
+
+def spiral(dtype=np.float32):
+    """Chapter 10's data: 300 points, 3 classes, seeded."""
+    np.random.seed(0)
+    X, y = spiral_data(samples=100, classes=3)
+    return X.astype(dtype), y
+
+
+def fashion_like(samples=WIDE_SAMPLES, dtype=np.float32):
+    """Random data of Fashion-MNIST's shape, scaled to [-1, 1] as in chapter 19."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (samples, WIDE_SHAPE[0])).astype(dtype)
+    y = rng.integers(0, WIDE_SHAPE[-1], samples)
+    return X, y
+
+
+def model(lib, sizes, optimizer):
+    """A book ``Model`` (ReLU between Dense layers, softmax + CCE) from ``lib``."""
+    np.random.seed(0)
+    m = lib.Model()
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        m.add(lib.Layer_Dense(n_in, n_out))
+        m.add(lib.Activation_ReLU() if i < len(sizes) - 2 else lib.Activation_Softmax())
+    m.set(loss=lib.Loss_CategoricalCrossentropy(), optimizer=optimizer,
+          accuracy=lib.Accuracy_Categorical())
+    m.finalize()
+    return m
+
+
+def spiral_model_train(lib, epochs):
+    """``Model.train`` on the spiral (2-64-3, Adam 0.05 / 5e-7), full batch."""
+    X, y = spiral()
+    m = model(lib, (2, 64, 3), lib.Optimizer_Adam(learning_rate=SPIRAL_LR,
+                                                  decay=SPIRAL_DECAY))
+    m.train(X, y, epochs=1, verbose=False)  # compile / warm up
+    return lambda: m.train(X, y, epochs=epochs, verbose=False)
+
+
+def spiral_book_loop(lib, epochs):
+    """Chapter 10's per-layer loop with ``lib``'s classes (jitnet.nnfs or reference)."""
+    X, y = spiral()
+    np.random.seed(0)
+    dense1, relu, dense2 = lib.Layer_Dense(2, 64), lib.Activation_ReLU(), lib.Layer_Dense(64, 3)
+    head = lib.Activation_Softmax_Loss_CategoricalCrossentropy()
+    optimizer = lib.Optimizer_Adam(learning_rate=SPIRAL_LR, decay=SPIRAL_DECAY)
+
+    def run(n=epochs):
+        for _ in range(n):
+            dense1.forward(X)
+            relu.forward(dense1.output)
+            dense2.forward(relu.output)
+            head.forward(dense2.output, y)
+            head.backward(head.output, y)
+            dense2.backward(head.dinputs)
+            relu.backward(dense2.dinputs)
+            dense1.backward(relu.dinputs)
+            optimizer.pre_update_params()
+            optimizer.update_params(dense1)
+            optimizer.update_params(dense2)
+            optimizer.post_update_params()
+
+    run(2)
+    return run
+
+
+def softmax_backward(lib, shape=(300, 3), repeat=100):
+    """``Softmax.backward`` on ``shape``, ``repeat`` times (the book's Jacobian loop)."""
+    rng = np.random.default_rng(0)
+    act = lib.Activation_Softmax()
+    act.forward(rng.standard_normal(shape).astype(np.float32))
+    dvalues = rng.standard_normal(shape).astype(np.float32)
+    act.backward(dvalues)
+
+    def run():
+        for _ in range(repeat):
+            act.backward(dvalues)
+    return run
+
+
+def wide_model_train(lib, samples=WIDE_SAMPLES, batch_size=WIDE_BATCH):
+    """One epoch of ``Model.train`` on the 784-128-128-10 network, batches of 128."""
+    X, y = fashion_like(samples)
+    m = model(lib, WIDE_SHAPE, lib.Optimizer_Adam(learning_rate=0.001, decay=1e-3))
+    m.train(X[:batch_size * 2], y[:batch_size * 2], epochs=1, batch_size=batch_size,
+            verbose=False)
+    return lambda: m.train(X, y, epochs=1, batch_size=batch_size, verbose=False)
+
+
+LIBRARIES = {"jitnet": fast, "reference": book}
