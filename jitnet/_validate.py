@@ -9,6 +9,8 @@ import numbers
 
 import numpy as np
 
+from .kernels import label_bounds
+
 #: dtype for data that arrives as integers or booleans (``nnfs.init()``'s choice).
 DEFAULT_DTYPE = np.dtype(np.float32)
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -42,6 +44,11 @@ def as_float_array(value, where, name, *, dtype=None, ndim=2):
     -------
     ndarray, C-contiguous, float32 or float64, never empty.
     """
+    # Fast path for the common case (per-layer calls in a training loop).
+    if type(value) is np.ndarray and value.size and value.flags.c_contiguous and (
+            value.dtype == dtype if dtype is not None else value.dtype in FLOAT_DTYPES) \
+            and (value.ndim == ndim if ndim is not None else value.ndim > 0):
+        return value
     arr = value if isinstance(value, np.ndarray) else np.asarray(value)
     kind = arr.dtype.kind
     if kind not in "biuf":
@@ -105,13 +112,17 @@ def as_class_labels(y_true, where, n_samples, n_classes, dtype):
             if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
                 raise ValueError(f"{where}: y_true holds non-integer class"
                                  f" labels (shape {y.shape})")
-        labels = y if y.dtype == np.intp and y.flags.c_contiguous else \
+        # Integer labels keep their dtype (kernels specialise on it), which
+        # saves a conversion on every call of the book's per-layer loop.
+        labels = y if y.dtype.kind in "iu" and y.flags.c_contiguous else \
             np.ascontiguousarray(y, dtype=np.intp)
-        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-            raise ValueError(
-                f"{where}: y_true holds labels in [{labels.min()},"
-                f" {labels.max()}] but the predictions have {n_classes} classes"
-                f" (valid labels: 0..{n_classes - 1})")
+        if labels.size:
+            low, high = label_bounds(labels)
+            if low < 0 or high >= n_classes:
+                raise ValueError(
+                    f"{where}: y_true holds labels in [{low}, {high}] but the"
+                    f" predictions have {n_classes} classes (valid labels:"
+                    f" 0..{n_classes - 1})")
         return labels
     if y.ndim == 2:
         if y.shape != (n_samples, n_classes):

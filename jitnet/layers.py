@@ -89,8 +89,12 @@ class Dense:
             raise ValueError(
                 f"Dense.backward: dvalues have shape {d.shape} but the forward"
                 f" output had shape ({x.shape[0]}, {w.shape[1]})")
-        self.dweights = np.empty_like(w)
-        self.dbiases = np.empty_like(b)
+        # Gradient buffers are reused from step to step (as PyTorch's .grad);
+        # copy them if you keep them across steps.
+        if getattr(self, "dweights", None) is None or self.dweights.shape != w.shape \
+                or self.dweights.dtype != w.dtype:
+            self.dweights = np.empty_like(w)
+            self.dbiases = np.empty_like(b)
         self.dinputs = np.empty_like(x)
         K.dense_backward(x, w, b, d, self.weight_regularizer_l1,
                          self.weight_regularizer_l2, self.bias_regularizer_l1,

@@ -120,8 +120,9 @@ class Model:
         empty_int = np.empty(0, np.intp)
         if isinstance(self.loss, CategoricalCrossentropy):
             labels = as_class_labels(y, where, n, prog.n_outputs, prog.dtype)
-            if labels.ndim == 1:
-                return True, labels, np.empty((0, prog.n_outputs), prog.dtype)
+            if labels.ndim == 1:  # one label dtype keeps one compiled program
+                return (True, np.ascontiguousarray(labels, dtype=np.intp),
+                        np.empty((0, prog.n_outputs), prog.dtype))
             if not np.all(np.isfinite(labels)):
                 raise ValueError(f"{where}: {name} holds NaN or inf")
             return False, empty_int, labels

@@ -50,6 +50,7 @@ class _Optimizer:
         self.decay = check_real(name, "decay", decay, low=0)
         self.current_learning_rate = self.learning_rate
         self.iterations = 0
+        self._flat_views = {}  # id(layer) -> (arrays checked, flat views)
 
     def pre_update_params(self):
         """``current_learning_rate = learning_rate / (1 + decay * iterations)``."""
@@ -63,13 +64,30 @@ class _Optimizer:
 
     def update_params(self, layer):
         """Update ``layer.weights`` and ``layer.biases`` in place."""
-        for param, grad, prefix in (("weights", "dweights", "weight"),
-                                    ("biases", "dbiases", "bias")):
-            p = _flat(layer, param)
-            g = _flat(layer, grad, like=p)
-            state = [_flat(layer, f"{prefix}_{s}", like=p, create=True).reshape(-1)
-                     for s in self._state]
-            self._update(p.reshape(-1), g.reshape(-1), *state)
+        names = self._names()
+        arrays = [getattr(layer, name, None) for name in names]
+        cached = self._flat_views.get(id(layer))
+        # In a training loop the arrays are the same objects every step
+        # (Dense reuses its gradient buffers), so the checks run once.
+        if cached is None or any(a is not b for a, b in zip(arrays, cached[0])):
+            flats = []
+            for param, grad, prefix in (("weights", "dweights", "weight"),
+                                        ("biases", "dbiases", "bias")):
+                p = _flat(layer, param)
+                flats.append([p.reshape(-1), _flat(layer, grad, like=p).reshape(-1)]
+                             + [_flat(layer, f"{prefix}_{s}", like=p, create=True).reshape(-1)
+                                for s in self._state])
+            arrays = [getattr(layer, name) for name in names]
+            cached = self._flat_views[id(layer)] = (arrays, flats)
+        for flat in cached[1]:
+            self._update(*flat)
+
+    def _names(self):
+        """The layer attributes ``update_params`` reads, in a fixed order."""
+        names = ["weights", "dweights", "biases", "dbiases"]
+        for prefix in ("weight", "bias"):
+            names += [f"{prefix}_{s}" for s in self._state]
+        return names
 
     def _update(self, params, grads, *state):
         raise NotImplementedError

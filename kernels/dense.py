@@ -46,6 +46,34 @@ def _transpose(a):
 
 
 @jit
+def _accumulate_transposed_product(a, b, out):
+    """``out = a.T @ b`` as row updates ``out[r, :] += a[i, r] * b[i, :]``.
+
+    Four samples are combined per pass over a row, so each element of ``out``
+    is stored a quarter as often; the inner loop runs along ``b``'s rows.
+    """
+    n, p = a.shape
+    m = b.shape[1]
+    zero = out.dtype.type(0)
+    for r in range(p):
+        row = out[r]
+        for j in range(m):
+            row[j] = zero
+        i = 0
+        while i + 4 <= n:
+            a0, a1, a2, a3 = a[i, r], a[i + 1, r], a[i + 2, r], a[i + 3, r]
+            b0, b1, b2, b3 = b[i], b[i + 1], b[i + 2], b[i + 3]
+            for j in range(m):
+                row[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j]
+            i += 4
+        while i < n:
+            a0, b0 = a[i, r], b[i]
+            for j in range(m):
+                row[j] += a0 * b0[j]
+            i += 1
+
+
+@jit
 def dense_forward(inputs, weights, biases, output):
     """``output[:] = inputs @ weights + biases``.
 
@@ -87,6 +115,81 @@ def dense_forward(inputs, weights, biases, output):
 
 
 @jit
+def _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
+              bias_l2, dweights, dbiases, dinputs, need_dinputs, relu_inputs):
+    n, n_in = inputs.shape
+    n_out = weights.shape[1]
+    big = n * n_in * n_out >= BLAS_MIN_FLOPS
+    wide = _wide(n_in, n_out)
+    zero = inputs.dtype.type(0)
+    # dweights = inputs.T @ dvalues, inner loop along the wider axis
+    if big:
+        dot(inputs.T, dvalues, dweights)
+    elif wide:
+        _accumulate_transposed_product(inputs, dvalues, dweights)
+    else:
+        dwt = np.empty((n_out, n_in), dweights.dtype)
+        _accumulate_transposed_product(dvalues, inputs, dwt)
+        for k in range(n_in):
+            for j in range(n_out):
+                dweights[k, j] = dwt[j, k]
+    # dbiases = column sums of dvalues
+    for j in range(n_out):
+        dbiases[0, j] = zero
+    for i in range(n):
+        d = dvalues[i]
+        for j in range(n_out):
+            dbiases[0, j] += d[j]
+    add_regularization_gradient(weights, weight_l1, weight_l2, dweights)
+    add_regularization_gradient(biases, bias_l1, bias_l2, dbiases)
+    if not need_dinputs:
+        return
+    # dinputs = dvalues @ weights.T (times the ReLU mask inputs > 0)
+    if big:
+        dot(dvalues, weights.T, dinputs)
+        if relu_inputs:
+            for i in range(n):
+                for k in range(n_in):
+                    if not inputs[i, k] > zero:
+                        dinputs[i, k] = zero
+        return
+    if wide:  # dot products over the wide n_out axis
+        for i in range(n):
+            d = dvalues[i]
+            for k in range(n_in):
+                if relu_inputs and not inputs[i, k] > zero:
+                    dinputs[i, k] = zero
+                    continue
+                w = weights[k]
+                acc = zero
+                for j in range(n_out):
+                    acc += d[j] * w[j]
+                dinputs[i, k] = acc
+        return
+    wt = _transpose(weights)  # row updates over n_in, four outputs per pass
+    for i in range(n):
+        row = dinputs[i]
+        for k in range(n_in):
+            row[k] = zero
+        j = 0
+        while j + 4 <= n_out:
+            a0, a1, a2, a3 = dvalues[i, j], dvalues[i, j + 1], dvalues[i, j + 2], dvalues[i, j + 3]
+            w0, w1, w2, w3 = wt[j], wt[j + 1], wt[j + 2], wt[j + 3]
+            for k in range(n_in):
+                row[k] += a0 * w0[k] + a1 * w1[k] + a2 * w2[k] + a3 * w3[k]
+            j += 4
+        while j < n_out:
+            a0, w0 = dvalues[i, j], wt[j]
+            for k in range(n_in):
+                row[k] += a0 * w0[k]
+            j += 1
+        if relu_inputs:
+            x = inputs[i]
+            for k in range(n_in):
+                row[k] = row[k] if x[k] > zero else zero
+
+
+@jit
 def dense_backward(inputs, weights, biases, dvalues, weight_l1, weight_l2,
                    bias_l1, bias_l2, dweights, dbiases, dinputs, need_dinputs):
     """Gradients of a dense layer, with L1/L2 regularisation fused in.
@@ -109,74 +212,22 @@ def dense_backward(inputs, weights, biases, dvalues, weight_l1, weight_l2,
         of a network has no use for it)
     need_dinputs : bool
     """
-    n, n_in = inputs.shape
-    n_out = weights.shape[1]
-    big = n * n_in * n_out >= BLAS_MIN_FLOPS
-    wide = _wide(n_in, n_out)
-    zero = inputs.dtype.type(0)
-    # dweights = inputs.T @ dvalues
-    if big:
-        dot(inputs.T, dvalues, dweights)
-    elif wide:
-        for k in range(n_in):
-            for j in range(n_out):
-                dweights[k, j] = 0
-        for i in range(n):
-            d = dvalues[i]
-            for k in range(n_in):
-                a = inputs[i, k]
-                row = dweights[k]
-                for j in range(n_out):
-                    row[j] += a * d[j]
-    else:  # accumulate the transpose, rows of length n_in, then copy back
-        dwt = np.empty((n_out, n_in), dweights.dtype)  # np.zeros: nnfs.init patches it
-        for j in range(n_out):
-            for k in range(n_in):
-                dwt[j, k] = zero
-        for i in range(n):
-            x = inputs[i]
-            for j in range(n_out):
-                a = dvalues[i, j]
-                row = dwt[j]
-                for k in range(n_in):
-                    row[k] += a * x[k]
-        for k in range(n_in):
-            for j in range(n_out):
-                dweights[k, j] = dwt[j, k]
-    # dbiases = column sums of dvalues
-    for j in range(n_out):
-        dbiases[0, j] = 0
-    for i in range(n):
-        d = dvalues[i]
-        for j in range(n_out):
-            dbiases[0, j] += d[j]
-    add_regularization_gradient(weights, weight_l1, weight_l2, dweights)
-    add_regularization_gradient(biases, bias_l1, bias_l2, dbiases)
-    if not need_dinputs:
-        return
-    # dinputs = dvalues @ weights.T
-    if big:
-        dot(dvalues, weights.T, dinputs)
-    elif wide:  # dot products over the wide n_out axis
-        for i in range(n):
-            d = dvalues[i]
-            for k in range(n_in):
-                w = weights[k]
-                acc = zero
-                for j in range(n_out):
-                    acc += d[j] * w[j]
-                dinputs[i, k] = acc
-    else:  # row updates over n_in with the transposed weights
-        wt = _transpose(weights)
-        for i in range(n):
-            row = dinputs[i]
-            for k in range(n_in):
-                row[k] = 0
-            for j in range(n_out):
-                a = dvalues[i, j]
-                w = wt[j]
-                for k in range(n_in):
-                    row[k] += a * w[k]
+    _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
+              bias_l2, dweights, dbiases, dinputs, need_dinputs, False)
+
+
+@jit
+def relu_dense_backward(inputs, weights, biases, dvalues, weight_l1, weight_l2,
+                        bias_l1, bias_l2, dweights, dbiases, dinputs):
+    """Backward through a dense layer and the ReLU that produced its inputs.
+
+    As :func:`dense_backward`, but ``dinputs`` is the gradient with respect
+    to the ReLU's *input*: ``(dvalues @ weights.T) * (inputs > 0)``. The
+    ReLU's output is this layer's ``inputs``, and ``output > 0`` exactly
+    where the ReLU's input was, so no other array is needed.
+    """
+    _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
+              bias_l2, dweights, dbiases, dinputs, True, True)
 
 
 @jit

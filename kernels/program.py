@@ -26,7 +26,8 @@ from ._jit import jit
 from .activations import (linear_backward, linear_forward, relu_backward,
                           relu_forward, sigmoid_backward, sigmoid_forward,
                           softmax_backward, softmax_forward)
-from .dense import dense_backward, dense_forward, regularization_loss
+from .dense import (dense_backward, dense_forward, regularization_loss,
+                    relu_dense_backward)
 from .dropout import dropout_backward, dropout_forward
 from .losses import (bce_backward, bce_forward, cce_backward_onehot,
                      cce_backward_sparse, cce_forward_onehot,
@@ -183,7 +184,8 @@ def backward(tape, regs, params, grads, acts, dacts, masks, x, loss_code,
             mse_backward(out, y_float, dout)
         else:
             mae_backward(out, y_float, dout)
-    for i in range(start, -1, -1):
+    i = start
+    while i >= 0:
         op, w_in, w_out = tape[i, T_OP], tape[i, T_IN], tape[i, T_OUT]
         dout = _rows(dacts, tape[i, T_ACT], n, w_out)
         if i == 0:
@@ -195,13 +197,24 @@ def backward(tape, regs, params, grads, acts, dacts, masks, x, loss_code,
             din = _rows(dacts, tape[i - 1, T_ACT], n, w_in)
         if op == OP_DENSE:
             d = tape[i, T_DENSE]
-            dense_backward(inp, _rows(params, tape[i, T_W], w_in, w_out),
-                           _rows(params, tape[i, T_B], 1, w_out), dout,
-                           regs[d, 0], regs[d, 1], regs[d, 2], regs[d, 3],
-                           _rows(grads, tape[i, T_W], w_in, w_out),
-                           _rows(grads, tape[i, T_B], 1, w_out), din, i > 0)
+            w = _rows(params, tape[i, T_W], w_in, w_out)
+            b = _rows(params, tape[i, T_B], 1, w_out)
+            dw = _rows(grads, tape[i, T_W], w_in, w_out)
+            db = _rows(grads, tape[i, T_B], 1, w_out)
+            if i >= 2 and tape[i - 1, T_OP] == OP_RELU:
+                # Through this Dense and the ReLU before it in one kernel:
+                # the gradient lands where the ReLU's backward would put it.
+                relu_din = _rows(dacts, tape[i - 2, T_ACT], n, w_in)
+                relu_dense_backward(inp, w, b, dout, regs[d, 0], regs[d, 1],
+                                    regs[d, 2], regs[d, 3], dw, db, relu_din)
+                i -= 2
+                continue
+            dense_backward(inp, w, b, dout, regs[d, 0], regs[d, 1], regs[d, 2],
+                           regs[d, 3], dw, db, din,
+                           i > 0 and not (i == 1 and tape[0, T_OP] == OP_RELU))
         elif op == OP_RELU:
-            relu_backward(inp, dout, din)
+            # The ReLU's output is > 0 exactly where its input was.
+            relu_backward(_rows(acts, tape[i, T_ACT], n, w_out), dout, din)
         elif op == OP_SOFTMAX:
             softmax_backward(_rows(acts, tape[i, T_ACT], n, w_out), dout, din)
         elif op == OP_SIGMOID:
@@ -210,6 +223,7 @@ def backward(tape, regs, params, grads, acts, dacts, masks, x, loss_code,
             linear_backward(dout, din)
         else:
             dropout_backward(dout, _rows(masks, tape[i, T_MASK], n, w_out), din)
+        i -= 1
 
 
 @jit

@@ -74,6 +74,27 @@ def test_dense_backward(seed, n, n_in, n_out, dtype, l1w, l2w, l1b, l2b):
     assert_close(grads, ref.dweights, dtype)
 
 
+@pairs("relu_dense_backward")
+@given(seeds, samples, widths, widths, dtypes, factors)
+def test_relu_dense_backward(seed, n, n_in, n_out, dtype, l2):
+    """The Model's fusion of a Dense's backward with the ReLU before it."""
+    pre = rand(seed, (n, n_in), dtype)
+    w, b = rand(seed + 1, (n_in, n_out), dtype), rand(seed + 2, (1, n_out), dtype)
+    dv = rand(seed + 3, (n, n_out), dtype)
+    relu = R.Activation_ReLU()
+    relu.forward(pre)
+    ref = _ref_dense(w, b, 0., l2, 0., l2)
+    ref.forward(relu.output)
+    ref.backward(dv)
+    relu.backward(ref.dinputs)
+    x = np.ascontiguousarray(relu.output)
+    dw, db, dx = np.empty_like(w), np.empty_like(b), np.empty_like(x)
+    K.relu_dense_backward(x, w, b, dv, 0., l2, 0., l2, dw, db, dx)
+    assert_close(dw, ref.dweights, dtype)
+    assert_close(db, ref.dbiases, dtype)
+    assert_close(dx, relu.dinputs, dtype)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_dense_blas_path_matches_loops(dtype):
     """Both sides of BLAS_MIN_FLOPS give the reference's answer."""
@@ -91,6 +112,9 @@ def test_dense_blas_path_matches_loops(dtype):
     assert_close(out, ref.output, dtype)
     assert_close(dw, ref.dweights, dtype)
     assert_close(dx, ref.dinputs, dtype)
+    relu_x = np.maximum(x, 0)  # and the fused ReLU mask on the BLAS path
+    K.relu_dense_backward(relu_x, w, b, dv, 0., 0., 0., 0., dw, db, dx)
+    np.testing.assert_array_equal(dx[relu_x == 0], 0)
 
 
 def test_dense_backward_can_skip_dinputs():
@@ -356,3 +380,10 @@ def test_is_finite_survives_fastmath(value):
     from jitnet.kernels.program import is_finite
     assert is_finite(value) == bool(np.isfinite(value))
     assert is_finite(value + 1.0) == bool(np.isfinite(value + 1.0))
+
+
+@pairs("label_bounds")
+@given(seeds, st.integers(1, 50), st.sampled_from(["uint8", "int32", "int64"]))
+def test_label_bounds(seed, n, dtype):
+    labels = np.random.default_rng(seed).integers(0, 200, n).astype(dtype)
+    assert K.label_bounds(labels) == (labels.min(), labels.max())

@@ -1,0 +1,100 @@
+"""Training benchmarks: the workloads of ``python -m jitnet bench``, under asv.
+
+Compilation happens in ``setup`` (``jitnet.workloads`` warms every callable
+up); ``timeraw_*`` measures a cold start in a fresh interpreter.
+"""
+from jitnet import workloads as W
+
+from .common import speedup
+
+SPIRAL_EPOCHS = 200
+
+
+class SpiralModel:
+    """Chapter 10's 2-64-3 spiral through ``Model.train``, 200 epochs."""
+
+    timeout = 300
+
+    def setup(self):
+        self.fast = W.spiral_model_train(W.fast, SPIRAL_EPOCHS)
+        self.book = W.spiral_model_train(W.book, SPIRAL_EPOCHS)
+        self.book_loop = W.spiral_book_loop(W.book, SPIRAL_EPOCHS)
+
+    def time_jitnet(self):
+        self.fast()
+
+    def time_reference(self):
+        self.book()
+
+    def peakmem_jitnet(self):
+        self.fast()
+
+    def peakmem_reference(self):
+        self.book()
+
+    def track_speedup_over_reference_model(self):
+        return speedup(self.book, self.fast, repeat=3)
+    track_speedup_over_reference_model.unit = "x"
+
+    def track_speedup_over_book_loop(self):
+        return speedup(self.book_loop, self.fast, repeat=3)
+    track_speedup_over_book_loop.unit = "x"
+
+
+class SpiralBookLoop:
+    """The book's per-layer loop through ``jitnet.nnfs`` vs ``jitnet.reference``."""
+
+    timeout = 300
+
+    def setup(self):
+        self.fast = W.spiral_book_loop(W.fast, SPIRAL_EPOCHS)
+        self.book = W.spiral_book_loop(W.book, SPIRAL_EPOCHS)
+
+    def time_jitnet(self):
+        self.fast()
+
+    def time_reference(self):
+        self.book()
+
+    def track_speedup(self):
+        return speedup(self.book, self.fast, repeat=3)
+    track_speedup.unit = "x"
+
+
+class WideModel:
+    """784-128-128-10 (Fashion-MNIST's shape), batches of 128, 50 steps."""
+
+    timeout = 600
+    samples = 128 * 50
+
+    def setup(self):
+        self.fast = W.wide_model_train(W.fast, self.samples)
+        self.book = W.wide_model_train(W.book, self.samples)
+
+    def time_jitnet(self):
+        self.fast()
+
+    def time_reference(self):
+        self.book()
+
+    def peakmem_jitnet(self):
+        self.fast()
+
+    def peakmem_reference(self):
+        self.book()
+
+    def track_speedup(self):
+        return speedup(self.book, self.fast, repeat=3)
+    track_speedup.unit = "x"
+
+
+def timeraw_import_and_first_epoch():
+    """Interpreter start, ``import jitnet``, and the first epoch (cache as it is)."""
+    return """
+    import jitnet.nnfs as lib
+    from jitnet import workloads as W
+    W.spiral_model_train(lib, 1)()
+    """
+
+
+timeraw_import_and_first_epoch.timeout = 300
