@@ -1,19 +1,23 @@
 """Dense layer kernels: ``output = inputs @ weights + biases`` and its gradients.
 
-Three ways to run each product, chosen per call by shape:
+How each product runs is chosen per call by shape, from measurements:
 
 * large products go to BLAS through ``dot`` (:data:`BLAS_MIN_FLOPS`);
-* otherwise the innermost loop runs over the wider of the two weight
-  dimensions, contiguous in memory, so LLVM vectorises it: row updates
-  ("axpy": ``out[i, :] += x[i, k] * w[k, :]``) when the layer is wide, and dot
-  products with local accumulators over a transposed copy of the weights when
-  it is narrow (few outputs). A narrow layer run the wide way (an inner loop of
-  3) was 15-20x slower: the accumulator lives in memory that LLVM must assume
-  aliases the inputs.
+* otherwise the innermost loop runs along the wider weight axis, contiguous in
+  memory, so LLVM vectorises it: row updates (``out[i, :] += x[i, k] *
+  w[k, :]``) for wide layers, dot products with local accumulators over a
+  transposed copy of the weights for narrow ones (few outputs). Run the wide
+  way, a 3-output layer was 15-20x slower: the accumulator lives in memory
+  LLVM must assume aliases the inputs;
+* weight gradients accumulate four samples per pass over a row (a quarter of
+  the stores);
+* the input gradient of a narrow layer goes to BLAS even when small: every
+  loop order we tried lost to it.
 
 Measured on the 2-core EPYC dev machine, float32, microseconds per call
-(see ``benchmarks/bench_kernels.py``): 300x64 @ 64x3 forward 76 (wide way) vs
-4.3 (narrow way); 300x2 @ 2x64 5.6 vs 29.
+(``python -m jitnet bench``, ``benchmarks/bench_kernels.py``): forward
+300x64 @ 64x3, 76 the wide way vs 4.3 the narrow way; 300x2 @ 2x64, 5.6 vs 29;
+input gradient 300x3 @ 3x64, 7.5 in loops vs 4.6 in BLAS.
 """
 import numpy as np
 
@@ -145,15 +149,7 @@ def _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
     if not need_dinputs:
         return
     # dinputs = dvalues @ weights.T (times the ReLU mask inputs > 0)
-    if big:
-        dot(dvalues, weights.T, dinputs)
-        if relu_inputs:
-            for i in range(n):
-                for k in range(n_in):
-                    if not inputs[i, k] > zero:
-                        dinputs[i, k] = zero
-        return
-    if wide:  # dot products over the wide n_out axis
+    if wide and not big:  # dot products over the wide n_out axis
         for i in range(n):
             d = dvalues[i]
             for k in range(n_in):
@@ -166,27 +162,18 @@ def _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
                     acc += d[j] * w[j]
                 dinputs[i, k] = acc
         return
-    wt = _transpose(weights)  # row updates over n_in, four outputs per pass
-    for i in range(n):
-        row = dinputs[i]
-        for k in range(n_in):
-            row[k] = zero
-        j = 0
-        while j + 4 <= n_out:
-            a0, a1, a2, a3 = dvalues[i, j], dvalues[i, j + 1], dvalues[i, j + 2], dvalues[i, j + 3]
-            w0, w1, w2, w3 = wt[j], wt[j + 1], wt[j + 2], wt[j + 3]
+    # Large, or narrow (few outputs): BLAS beat every loop order we tried for
+    # narrow layers too (300x3 @ 3x64: 4.6 us against 7.5 us for row updates).
+    dot(dvalues, weights.T, dinputs)
+    if relu_inputs:
+        # Multiply by a 0/1 mask rather than `row[k] if x[k] > 0 else 0`:
+        # LLVM turns that into a conditional store, a branch per element that
+        # mispredicts on ReLU patterns (measured 3x slower).
+        one = inputs.dtype.type(1)
+        for i in range(n):
+            row, x = dinputs[i], inputs[i]
             for k in range(n_in):
-                row[k] += a0 * w0[k] + a1 * w1[k] + a2 * w2[k] + a3 * w3[k]
-            j += 4
-        while j < n_out:
-            a0, w0 = dvalues[i, j], wt[j]
-            for k in range(n_in):
-                row[k] += a0 * w0[k]
-            j += 1
-        if relu_inputs:
-            x = inputs[i]
-            for k in range(n_in):
-                row[k] = row[k] if x[k] > zero else zero
+                row[k] *= one if x[k] > zero else zero
 
 
 @jit
