@@ -36,6 +36,7 @@ class Dense:
         dtype = float_dtype(dtype)
         self.weights = (0.01 * np.random.randn(n_inputs, n_neurons)).astype(dtype)
         self.biases = np.zeros((1, n_neurons), dtype=dtype)
+        self._checked = None  # (weights, biases) last verified by _parameters
         reg = {}
         for name, value in (("weight_regularizer_l1", weight_regularizer_l1),
                             ("weight_regularizer_l2", weight_regularizer_l2),
@@ -55,6 +56,10 @@ class Dense:
         this re-checks them cheaply on every call and repairs the layout.
         """
         w, b = self.weights, self.biases
+        checked = self._checked
+        if checked is not None and checked[0] is w and checked[1] is b \
+                and checked[2] == w.shape and checked[3] == b.shape:
+            return w, b  # the same arrays as last call, unreshaped: already checked
         if not (isinstance(w, np.ndarray) and w.flags.c_contiguous and w.ndim == 2
                 and w.dtype.kind == "f" and w.dtype.itemsize in (4, 8)):
             w = self.weights = as_float_array(w, "Dense", "weights")
@@ -65,6 +70,7 @@ class Dense:
                 raise ValueError(f"Dense: biases have shape {b.shape} but the"
                                  f" weights {w.shape} need (1, {w.shape[1]})")
             b = self.biases = b.reshape(1, -1)
+        self._checked = (w, b, w.shape, b.shape)
         return w, b
 
     def forward(self, inputs, training=True):

@@ -7,6 +7,8 @@ the layer under the book's names (``weight_momentums``, ``weight_cache``,
 ``bias_momentums``, ``bias_cache``); one kernel updates parameters and state
 in a single pass.
 """
+import operator
+
 import numpy as np
 
 from . import kernels as K
@@ -51,6 +53,7 @@ class _Optimizer:
         self.current_learning_rate = self.learning_rate
         self.iterations = 0
         self._flat_views = {}  # id(layer) -> (arrays checked, flat views)
+        self._attribute_names = None
 
     def pre_update_params(self):
         """``current_learning_rate = learning_rate / (1 + decay * iterations)``."""
@@ -69,7 +72,7 @@ class _Optimizer:
         cached = self._flat_views.get(id(layer))
         # In a training loop the arrays are the same objects every step
         # (Dense reuses its gradient buffers), so the checks run once.
-        if cached is None or any(a is not b for a, b in zip(arrays, cached[0])):
+        if cached is None or not all(map(operator.is_, arrays, cached[0])):
             flats = []
             for param, grad, prefix in (("weights", "dweights", "weight"),
                                         ("biases", "dbiases", "bias")):
@@ -84,10 +87,12 @@ class _Optimizer:
 
     def _names(self):
         """The layer attributes ``update_params`` reads, in a fixed order."""
-        names = ["weights", "dweights", "biases", "dbiases"]
-        for prefix in ("weight", "bias"):
-            names += [f"{prefix}_{s}" for s in self._state]
-        return names
+        if self._attribute_names is None:
+            names = ["weights", "dweights", "biases", "dbiases"]
+            for prefix in ("weight", "bias"):
+                names += [f"{prefix}_{s}" for s in self._state]
+            self._attribute_names = names
+        return self._attribute_names
 
     def _update(self, params, grads, *state):
         raise NotImplementedError

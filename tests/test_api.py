@@ -231,3 +231,11 @@ def test_kernel_caches_depend_on_every_kernel_source():
     locator = program.train_epochs._cache._impl._locator
     assert type(locator).__name__.startswith("Jitnet")
     assert locator.get_source_stamp() == _jit._sources_stamp()
+
+
+def test_parameters_reshaped_in_place_are_rechecked():
+    layer = jn.Dense(4, 3)
+    layer.forward(np.ones((2, 4)))
+    layer.weights.shape = (3, 4)  # same object, new shape: biases no longer fit
+    with pytest.raises(ValueError, match="biases"):
+        layer.forward(np.ones((2, 3)))
