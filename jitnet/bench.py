@@ -64,12 +64,19 @@ run = W.spiral_model_train(lib, 1)
 print(json.dumps({"in_process": time.perf_counter() - t0}))
 """
 
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child of a
+# large benchmarking process would report the parent's size.
 _PEAK_MEMORY = """
 import json, resource
 from jitnet import workloads as W
 run = W.wide_model_train(W.LIBRARIES[{lib!r}])
 run()
-print(json.dumps({{"kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+try:
+    with open("/proc/self/status") as f:
+        kib = [int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:")][0]
+except (OSError, IndexError):
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"kib": kib}}))
 """
 
 

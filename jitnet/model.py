@@ -14,7 +14,7 @@ from ._validate import (as_class_labels, as_float_array, check_positive_int)
 from .accuracy import CategoricalAccuracy, RegressionAccuracy
 from .activations import Softmax
 from .history import FIELDS, History
-from .kernels import program as P
+from .kernels import all_finite, program as P
 from .layers import Dense, Input
 from .losses import (BinaryCrossentropy, CategoricalCrossentropy,
                      SoftmaxCategoricalCrossentropy)
@@ -110,7 +110,7 @@ class Model:
             raise ValueError(f"{where}: {name} has shape {X.shape} ({X.shape[1]}"
                              f" features) but the model's first Dense layer"
                              f" expects {prog.n_features} features")
-        if not np.all(np.isfinite(X)):
+        if not all_finite(X):
             raise ValueError(f"{where}: {name} (shape {X.shape}) holds NaN or inf")
         return X
 
@@ -123,7 +123,7 @@ class Model:
             if labels.ndim == 1:  # one label dtype keeps one compiled program
                 return (True, np.ascontiguousarray(labels, dtype=np.intp),
                         np.empty((0, prog.n_outputs), prog.dtype))
-            if not np.all(np.isfinite(labels)):
+            if not all_finite(labels):
                 raise ValueError(f"{where}: {name} holds NaN or inf")
             return False, empty_int, labels
         y = as_float_array(y, where, name, dtype=prog.dtype, ndim=None)
@@ -132,7 +132,7 @@ class Model:
         if y.shape != (n, prog.n_outputs):
             raise ValueError(f"{where}: {name} has shape {y.shape} but the model"
                              f" gives ({n}, {prog.n_outputs}) for {n} samples")
-        if not np.all(np.isfinite(y)):
+        if not all_finite(y):
             raise ValueError(f"{where}: {name} (shape {y.shape}) holds NaN or inf")
         return False, empty_int, y
 
@@ -333,7 +333,7 @@ class Model:
                                      f" {value.shape}, expected {target.shape}")
                 checked = as_float_array(value, where, name, dtype=target.dtype,
                                          ndim=None)
-                if not np.all(np.isfinite(checked)):
+                if not all_finite(checked):
                     raise ValueError(f"{where}: layer {i} {name} hold NaN or inf")
                 target[...] = checked.reshape(target.shape)
 

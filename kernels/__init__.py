@@ -9,13 +9,14 @@ from ._jit import CACHE, FASTMATH, OPTIONS, jit
 from .activations import (linear_backward, linear_forward, relu_backward,
                           relu_forward, sigmoid_backward, sigmoid_forward,
                           softmax_backward, softmax_forward)
+from .checks import all_finite, label_bounds
 from .dense import (BLAS_MIN_FLOPS, add_regularization_gradient,
                     dense_backward, dense_forward,
                     regularization_loss, relu_dense_backward)
 from .dropout import dropout_backward, dropout_forward, seed_rng
 from .losses import (bce_backward, bce_forward, cce_backward_onehot,
                      cce_backward_sparse, cce_forward_onehot,
-                     cce_forward_sparse, label_bounds, mae_backward, mae_forward,
+                     cce_forward_sparse, mae_backward, mae_forward,
                      mse_backward, mse_forward, softmax_cce_backward_onehot,
                      softmax_cce_backward_sparse)
 from .optimizers import (adagrad_update, adam_update, rmsprop_update,

@@ -22,24 +22,6 @@ def _clip(p, lo, hi):
 # ---------------------------------------------------------------- categorical
 
 @jit
-def label_bounds(labels):
-    """``(labels.min(), labels.max())`` of a non-empty 1-D integer array, in one pass.
-
-    The wrappers call it before any kernel indexes with the labels: compiled
-    code has no bounds checks, so an out-of-range label would read or write
-    outside the arrays.
-    """
-    low = high = labels[0]
-    for i in range(1, labels.shape[0]):
-        v = labels[i]
-        if v < low:
-            low = v
-        elif v > high:
-            high = v
-    return int(low), int(high)
-
-
-@jit
 def cce_forward_sparse(y_pred, y_true, sample_losses):
     """``-log(clip(y_pred[i, y_true[i]]))`` per sample; returns their sum.
 

@@ -387,3 +387,13 @@ def test_is_finite_survives_fastmath(value):
 def test_label_bounds(seed, n, dtype):
     labels = np.random.default_rng(seed).integers(0, 200, n).astype(dtype)
     assert K.label_bounds(labels) == (labels.min(), labels.max())
+
+
+@pairs("all_finite")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf])
+def test_all_finite(dtype, bad):
+    values = rand(0, (7, 5), dtype)
+    if bad is not None:
+        values[3, 2] = bad
+    assert K.all_finite(values) == bool(np.all(np.isfinite(values)))
