@@ -9,6 +9,7 @@ def main(argv=None):
     demo = commands.add_parser("demo", help="train the chapter-10 spiral, jitnet vs the book")
     demo.add_argument("--epochs", type=int, default=10001)
     demo.add_argument("--quick", action="store_true", help="1001 epochs")
+    demo.add_argument("--plot", metavar="OUT.png", help="save the decision boundary")
     bench = commands.add_parser("bench", help="time jitnet against the book (and PyTorch/JAX)")
     bench.add_argument("--quick", action="store_true", help="short workloads, 3 repeats")
     bench.add_argument("--repeat", type=int, default=None, help="repeats per timing (median)")
@@ -20,7 +21,7 @@ def main(argv=None):
         epochs = 1001 if args.quick else args.epochs
         if epochs < 1:
             parser.error("--epochs must be a positive integer")
-        demo_module.run(epochs=epochs, print_every=max(1, epochs // 10))
+        demo_module.run(epochs=epochs, print_every=max(1, epochs // 10), plot=args.plot)
     elif args.command == "bench":
         from . import bench as bench_module
         if args.repeat is not None and args.repeat < 1:

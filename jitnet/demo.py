@@ -1,77 +1,82 @@
 """``python -m jitnet demo``: the book's chapter-10 spiral, jitnet against the book.
 
 Trains the 2-64-3 network (Adam, learning rate 0.05, decay 5e-7) on
-``spiral_data(100, 3)`` with jitnet, then the same run with
-``jitnet.reference`` (the book's NumPy code), and prints the book's log lines,
-the accuracy and loss on a fresh test spiral, both wall times and the speedup.
+``spiral_data(100, 3)`` through jitnet's ``Model``, printing the book's log
+lines, then the accuracy and loss on a fresh test spiral, the wall time, the
+same run's time with ``jitnet.reference`` (the book's NumPy code) and the
+speedup. ``--plot`` draws the decision boundary (needs matplotlib).
 """
 import time
 
 import numpy as np
-from nnfs.datasets import spiral_data
 
-SEED = 0
+from . import workloads as W
 
-
-def train_spiral(lib, X, y, epochs, print_every=0, out=print):
-    """The book's chapter-10 loop with ``lib``'s classes; returns the layers."""
-    np.random.seed(SEED)
-    dense1, relu = lib.Layer_Dense(2, 64), lib.Activation_ReLU()
-    dense2 = lib.Layer_Dense(64, 3)
-    loss_activation = lib.Activation_Softmax_Loss_CategoricalCrossentropy()
-    optimizer = lib.Optimizer_Adam(learning_rate=0.05, decay=5e-7)
-    for epoch in range(epochs):
-        dense1.forward(X)
-        relu.forward(dense1.output)
-        dense2.forward(relu.output)
-        loss = loss_activation.forward(dense2.output, y)
-        if print_every and not epoch % print_every:
-            accuracy = np.mean(np.argmax(loss_activation.output, axis=1) == y)
-            out(f"epoch: {epoch}, acc: {accuracy:.3f}, loss: {loss:.3f}, "
-                f"lr: {optimizer.current_learning_rate}")
-        loss_activation.backward(loss_activation.output, y)
-        dense2.backward(loss_activation.dinputs)
-        relu.backward(dense2.dinputs)
-        dense1.backward(relu.dinputs)
-        optimizer.pre_update_params()
-        optimizer.update_params(dense1)
-        optimizer.update_params(dense2)
-        optimizer.post_update_params()
-    return dense1, relu, dense2, loss_activation
+SPIRAL_SIZES = (2, 64, 3)
 
 
-def evaluate(lib, layers, X, y):
-    """Accuracy and loss of trained layers on (X, y)."""
-    dense1, relu, dense2, loss_activation = layers
-    dense1.forward(X)
-    relu.forward(dense1.output)
-    dense2.forward(relu.output)
-    loss = loss_activation.forward(dense2.output, y)
-    return float(np.mean(np.argmax(loss_activation.output, axis=1) == y)), float(loss)
+def _spiral_model(lib):
+    return W.model(lib, SPIRAL_SIZES, lib.Optimizer_Adam(learning_rate=W.SPIRAL_LR,
+                                                         decay=W.SPIRAL_DECAY))
 
 
-def run(epochs=10001, print_every=1000, out=print):
-    """Run the demo; return a dict of what it printed."""
+def run(epochs=10001, print_every=1000, plot=None, out=print):
+    """Run the demo; return a dict of its figures."""
     import jitnet.nnfs as fast
     import jitnet.reference as book
+    from .datasets import spiral_data
 
-    np.random.seed(SEED)
-    X, y = spiral_data(samples=100, classes=3)
+    plt = _pyplot() if plot else None  # fail before training, not after
+    X, y = W.spiral()  # seeded
     X_test, y_test = spiral_data(samples=100, classes=3)
-    X, X_test = X.astype(np.float32), X_test.astype(np.float32)
+    X_test = X_test.astype(np.float32)
 
-    train_spiral(fast, X, y, 2)  # compile (or load from cache) first
+    _spiral_model(fast).train(X, y, epochs=1, verbose=False)  # compile or load cache
     out(f"jitnet: chapter 10 spiral, 2-64-3, Adam(0.05, decay=5e-7), {epochs} epochs")
+    model = _spiral_model(fast)
     start = time.perf_counter()
-    layers = train_spiral(fast, X, y, epochs, print_every, out)
+    model.train(X, y, epochs=epochs, print_every=print_every)
     fast_time = time.perf_counter() - start
-    acc, loss = evaluate(fast, layers, X_test, y_test)
-    out(f"test spiral: acc: {acc:.3f}, loss: {loss:.3f}")
+    loss, accuracy = model.evaluate(X_test, y_test, verbose=False)
+    out(f"test spiral: acc: {accuracy:.3f}, loss: {loss:.3f}")
 
+    out("the same run with jitnet.reference (the book's NumPy code)...")
+    reference = _spiral_model(book)
     start = time.perf_counter()
-    train_spiral(book, X, y, epochs)
+    reference.train(X, y, epochs=epochs, verbose=False)
     book_time = time.perf_counter() - start
     out(f"jitnet {fast_time:.2f} s, book NumPy {book_time:.2f} s: "
         f"{book_time / fast_time:.1f}x faster")
-    return {"accuracy": acc, "loss": loss, "jitnet_seconds": fast_time,
+    if plot:
+        plot_decision_boundary(plt, model, X, y, plot)
+        out(f"decision boundary written to {plot}")
+    return {"accuracy": accuracy, "loss": loss, "jitnet_seconds": fast_time,
             "reference_seconds": book_time}
+
+
+def _pyplot():
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SystemExit("--plot needs matplotlib: pip install -e \".[examples]\"") from None
+    return plt
+
+
+def plot_decision_boundary(plt, model, X, y, path):
+    """Save a picture of the model's classes over the plane, with the data."""
+    grid = np.linspace(-1.2, 1.2, 300, dtype=np.float32)
+    xx, yy = np.meshgrid(grid, grid)
+    points = np.column_stack([xx.ravel(), yy.ravel()])
+    classes = model.output_layer_activation.predictions(model.predict(points))
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    ax.contourf(xx, yy, classes.reshape(xx.shape), levels=[-0.5, 0.5, 1.5, 2.5],
+                cmap="brg", alpha=0.25)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="brg", s=12, edgecolors="k", linewidths=0.3)
+    ax.set_title("jitnet: chapter 10 spiral, 2-64-3 network")
+    ax.set_xlim(-1.2, 1.2)
+    ax.set_ylim(-1.2, 1.2)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -6,6 +6,8 @@ per printed line (or one for the whole run when quiet), which runs every
 batch of those epochs: forward, loss, accuracy, backward, regularisation and
 the optimizer update.
 """
+import sys
+
 import numpy as np
 
 from . import _files
@@ -20,6 +22,17 @@ from .losses import (BinaryCrossentropy, CategoricalCrossentropy,
                      SoftmaxCategoricalCrossentropy)
 from .optimizers import SGD, Adagrad, Adam, RMSprop
 from . import _serialize
+
+
+def _progress_bar(epochs):
+    """A tqdm bar over epochs when printing to a terminal and tqdm is installed."""
+    if not (hasattr(sys.stdout, "isatty") and sys.stdout.isatty()):
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=epochs, unit="epoch", leave=False, dynamic_ncols=True)
 
 
 class Model:
@@ -220,11 +233,14 @@ class Model:
         order = np.arange(X.shape[0], dtype=np.intp)
         fused = self.softmax_classifier_output is not None
         history = History()
+        bar = _progress_bar(epochs) if verbose else None
         done = 0
         while done < epochs:
             chunk = epochs - done
             if verbose:  # stop at the next epoch that prints
                 chunk = min(chunk, print_every - done % print_every)
+            if bar is not None:  # and often enough to move the bar
+                chunk = min(chunk, max(1, epochs // 100))
             stats = np.full((chunk, P.STAT_COLUMNS), np.nan)
             finished = P.train_epochs(
                 prog.tape, prog.keep, prog.regs, prog.params, prog.grads,
@@ -240,13 +256,21 @@ class Model:
                 done += 1
                 self._record(history, done, row, validation_data is not None)
                 if verbose and done % print_every == 0:
-                    self._print_epoch(history)
+                    self._print_epoch(history, bar.write if bar is not None else print)
+            if bar is not None:
+                bar.update(finished)
+                bar.set_postfix(loss=f"{history.loss[-1]:.3f}",
+                                acc=f"{history.accuracy[-1]:.3f}", refresh=False)
             if finished < chunk:
+                if bar is not None:
+                    bar.close()
                 raise FloatingPointError(
                     f"{where}: the loss became {history.loss[-1]} at epoch"
                     f" {done}; training stopped. The learning rate"
                     f" ({self.optimizer.current_learning_rate:g}) is probably"
                     f" too high: try a lower one")
+        if bar is not None:
+            bar.close()
         return history
 
     @staticmethod
@@ -259,13 +283,13 @@ class Model:
                 history[name].append(float(row[column]))
 
     @staticmethod
-    def _print_epoch(history):
-        print(f"epoch: {history.epochs[-1]}, acc: {history.accuracy[-1]:.3f}, "
+    def _print_epoch(history, write):
+        write(f"epoch: {history.epochs[-1]}, acc: {history.accuracy[-1]:.3f}, "
               f"loss: {history.loss[-1]:.3f} (data_loss: {history.data_loss[-1]:.3f}, "
               f"reg_loss: {history.regularization_loss[-1]:.3f}), "
               f"lr: {history.learning_rate[-1]}")
         if history.val_loss:
-            print(f"validation, acc: {history.val_accuracy[-1]:.3f}, "
+            write(f"validation, acc: {history.val_accuracy[-1]:.3f}, "
                   f"loss: {history.val_loss[-1]:.3f}")
 
     # ----------------------------------------------------------- inference

@@ -244,3 +244,27 @@ def test_digits_reach_95_percent(capsys):
     loss, accuracy = model.evaluate(X[test], y[test])
     assert accuracy >= 0.95, (loss, accuracy)
     assert "validation, acc: " in capsys.readouterr().out
+
+
+def test_progress_bar_on_a_terminal_plain_lines_otherwise(monkeypatch, capsys):
+    pytest.importorskip("tqdm")
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    X, y = task_data("categorical")
+    model = build(0, "categorical", "adam")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setattr(sys, "stderr", terminal)  # tqdm draws on stderr
+    model.train(X, y, epochs=200, print_every=100)
+    shown = terminal.getvalue()
+    assert "epoch/s" in shown or "it/s" in shown or "200/200" in shown  # the bar
+    assert shown.count("epoch: 100, acc: ") == 1 and "epoch: 200, acc: " in shown
+    monkeypatch.undo()
+    model.train(X, y, epochs=4, print_every=2)  # captured by pytest: not a terminal
+    out = capsys.readouterr().out
+    assert out.count("epoch: ") == 2 and "\r" not in out
