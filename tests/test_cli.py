@@ -5,12 +5,14 @@ from jitnet import bench, demo
 from jitnet.__main__ import main
 
 
-def test_demo_prints_the_book_lines_accuracy_time_and_speedup():
-    lines = []
-    result = demo.run(epochs=201, print_every=100, out=lines.append)
+def test_demo_prints_the_book_lines_accuracy_time_and_speedup(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    result = demo.run(epochs=201, print_every=100, plot=tmp_path / "b.png")
+    lines = capsys.readouterr().out.splitlines()
     assert any(line.startswith("epoch: 200, acc: ") for line in lines)
+    assert (tmp_path / "b.png").stat().st_size > 10_000
     assert any(line.startswith("test spiral: acc: ") for line in lines)
-    assert "faster" in lines[-1]
+    assert "faster" in lines[-2] and "decision boundary" in lines[-1]
     assert 0 < result["jitnet_seconds"] and 0 < result["reference_seconds"]
     assert 0 <= result["accuracy"] <= 1
 
