@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from .kernels import label_bounds
+from .kernels import all_finite, label_bounds
 
 #: dtype for data that arrives as integers or booleans (``nnfs.init()``'s choice).
 DEFAULT_DTYPE = np.dtype(np.float32)
@@ -88,6 +88,8 @@ def as_targets(y_true, where, y_pred):
     if y.ndim == 1 and y_pred.shape == (y.shape[0], 1):
         y = y.reshape(-1, 1)
     check_same_shape(where, "y_true", y, "y_pred", y_pred)
+    if not all_finite(y):
+        raise ValueError(f"{where}: y_true (shape {y.shape}) holds NaN or inf")
     return y
 
 
@@ -131,7 +133,10 @@ def as_class_labels(y_true, where, n_samples, n_classes, dtype):
             raise ValueError(f"{where}: one-hot y_true has shape {y.shape} but"
                              f" the predictions have shape"
                              f" ({n_samples}, {n_classes}){hint}")
-        return np.ascontiguousarray(y, dtype=dtype)
+        y = np.ascontiguousarray(y, dtype=dtype)
+        if not all_finite(y):
+            raise ValueError(f"{where}: one-hot y_true (shape {y.shape}) holds NaN or inf")
+        return y
     raise ValueError(f"{where}: y_true must be 1-D class indices or 2-D one-hot"
                      f" rows, got shape {y.shape}")
 

@@ -136,9 +136,7 @@ class Model:
             if labels.ndim == 1:  # one label dtype keeps one compiled program
                 return (True, np.ascontiguousarray(labels, dtype=np.intp),
                         np.empty((0, prog.n_outputs), prog.dtype))
-            if not all_finite(labels):
-                raise ValueError(f"{where}: {name} holds NaN or inf")
-            return False, empty_int, labels
+            return False, empty_int, labels  # one-hot, checked finite
         y = as_float_array(y, where, name, dtype=prog.dtype, ndim=None)
         if y.ndim == 1 and prog.n_outputs == 1:
             y = y.reshape(-1, 1)

@@ -1,9 +1,10 @@
 """Every kernel against its NumPy twin in ``jitnet.reference``.
 
 Shapes and values are drawn by hypothesis; each test runs in float32 and
-float64. ``test_every_kernel_is_paired`` fails when a kernel is added to
-``kernels/`` without a test here that names it.
+float64. ``tests/test_twins.py`` fails when a kernel is added to
+``kernels/`` without a test that names it (``@pairs``).
 """
+import os
 from types import SimpleNamespace
 
 import numpy as np
@@ -397,3 +398,12 @@ def test_all_finite(dtype, bad):
     if bad is not None:
         values[3, 2] = bad
     assert K.all_finite(values) == bool(np.all(np.isfinite(values)))
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_BOUNDSCHECK") != "1",
+                    reason="only in the bounds-checked CI run (NUMBA_BOUNDSCHECK=1)")
+def test_bounds_checks_are_on_in_this_run():
+    """Proof that the CI step really checks bounds: a bad label now raises."""
+    p = np.full((2, 3), 1 / 3, np.float32)
+    with pytest.raises(IndexError):
+        K.cce_forward_sparse(p, np.array([0, 7]), np.empty(2, np.float32))

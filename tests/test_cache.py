@@ -1,0 +1,119 @@
+"""Numba's disk cache: off on request, shared safely, and optional.
+
+Each test runs fresh interpreters on an empty cache, training the book's
+per-layer loop (a dozen kernels, a few seconds to compile) rather than the
+Model's interpreter (25 s), to keep the suite short.
+"""
+import os
+import pathlib
+import shutil
+import stat
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+TRAIN = """
+import json, numpy as np, jitnet
+from jitnet import workloads as W
+from jitnet.kernels import dense_forward
+X, y = W.spiral()
+np.random.seed(0)
+d1, relu, d2 = jitnet.Dense(2, 16), jitnet.ReLU(), jitnet.Dense(16, 3)
+head, opt = jitnet.SoftmaxCategoricalCrossentropy(), jitnet.Adam(0.05)
+for _ in range(30):
+    d1.forward(X); relu.forward(d1.output); d2.forward(relu.output)
+    loss = head.forward(d2.output, y)
+    head.backward(head.output, y); d2.backward(head.dinputs)
+    relu.backward(d2.dinputs); d1.backward(relu.dinputs)
+    opt.pre_update_params(); opt.update_params(d1); opt.update_params(d2)
+    opt.post_update_params()
+print(json.dumps({"loss": float(loss), "cache": jitnet.kernels.CACHE,
+                  "cache_kind": type(dense_forward._cache).__name__}))
+"""
+
+
+def _env(**extra):
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("NUMBA_CACHE_DIR", "JITNET_CACHE")}
+    env.update(extra)
+    return env
+
+
+def _result(done):
+    import json
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _files(folder):
+    return [p for p in pathlib.Path(folder).rglob("*") if p.is_file()]
+
+
+def test_jitnet_cache_0_turns_caching_off(tmp_path):
+    done = subprocess.run([sys.executable, "-c", TRAIN], capture_output=True, text=True,
+                          timeout=600,
+                          env=_env(JITNET_CACHE="0", NUMBA_CACHE_DIR=str(tmp_path)))
+    result = _result(done)
+    assert result["cache"] is False and result["cache_kind"] == "NullCache"
+    assert _files(tmp_path) == []
+
+
+def test_two_processes_sharing_an_empty_cache(tmp_path):
+    env = _env(NUMBA_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.Popen([sys.executable, "-c", TRAIN], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    results = []
+    for run in runs:
+        out, err = run.communicate(timeout=600)
+        results.append(_result(subprocess.CompletedProcess(run.args, run.returncode, out, err)))
+    assert results[0]["loss"] == results[1]["loss"] and 0 < results[0]["loss"] < 1.2
+    assert any(p.suffix == ".nbi" for p in _files(tmp_path))
+    # A third process reads what the two wrote.
+    third = _result(subprocess.run([sys.executable, "-c", TRAIN], capture_output=True,
+                                   text=True, timeout=600, env=env))
+    assert third["loss"] == results[0]["loss"]
+
+
+def test_read_only_install_falls_back_to_the_user_cache(tmp_path):
+    """No writable __pycache__ beside the kernels: Numba's user-wide cache is used."""
+    package = tmp_path / "site" / "jitnet"
+    shutil.copytree(ROOT / "jitnet", package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "kernels", package / "kernels",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    # A file where the cache folder would go: the folder cannot be created,
+    # as in a read-only site-packages (chmod alone does not stop root).
+    (package / "kernels" / "__pycache__").write_text("not a folder")
+    for path in [package, *package.rglob("*")]:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    home = tmp_path / "home"
+    home.mkdir()
+    try:
+        env = _env(PYTHONPATH=str(tmp_path / "site"), HOME=str(home),
+                   XDG_CACHE_HOME=str(home / ".cache"))
+        result = _result(subprocess.run([sys.executable, "-c", TRAIN], capture_output=True,
+                                        text=True, timeout=600, env=env, cwd=tmp_path))
+        assert result["cache"] is True and 0 < result["loss"] < 1.2
+        assert any(p.suffix == ".nbi" for p in _files(home)), "no user-wide cache"
+    finally:
+        for path in [package, *package.rglob("*")]:
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="uses Linux file modes")
+def test_the_copied_package_is_the_one_imported(tmp_path):
+    """Guard for the test above: PYTHONPATH really shadows the installed jitnet."""
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "jitnet", site / "jitnet",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "kernels", site / "jitnet" / "kernels",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run([sys.executable, "-c", "import jitnet; print(jitnet.__file__)"],
+                          capture_output=True, text=True, timeout=120,
+                          env=_env(PYTHONPATH=str(site)), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(str(site))
