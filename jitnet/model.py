@@ -57,6 +57,18 @@ class Model:
         self.softmax_classifier_output = None
         self._program = None
 
+    def __getstate__(self):
+        # The arenas are rebuilt on unpickling: pickle copies each layer's
+        # weights separately, which would cut them loose from the arena.
+        state = self.__dict__.copy()
+        state["_program"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if "input_layer" in state:  # it had been finalized
+            self.finalize()
+
     # ------------------------------------------------------------ building
 
     def add(self, layer):

@@ -23,7 +23,8 @@ def run_example(name, *args, cwd=None):
 def test_every_example_is_tested():
     tested = {"book_chapter10.py", "ch10_optimizers.py", "ch14_15_regularization.py",
               "ch16_binary.py", "ch17_regression.py", "sklearn_digits.py",
-              "sklearn_breast_cancer.py", "sklearn_diabetes.py", "fashion_mnist.py"}
+              "sklearn_breast_cancer.py", "sklearn_diabetes.py", "fashion_mnist.py",
+              "sweep_dask.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
     for path in EXAMPLES.glob("*.py"):
         assert len(path.read_text().splitlines()) <= 80, path.name
@@ -87,3 +88,10 @@ def test_fashion_mnist_example(tmp_path):
     out = run_example("fashion_mnist.py", str(tmp_path), "--epochs", "2", cwd=tmp_path)
     assert "256 training and 64 test images" in out and "validation, acc: " in out
     assert (tmp_path / "fashion_mnist.model").exists()
+
+
+def test_sweep_dask_on_a_local_cluster():
+    pytest.importorskip("distributed")
+    out = run_example("sweep_dask.py", "--epochs", "5")
+    assert "Dask: 2 workers" in out and "12 settings x 3 folds" in out
+    assert float(re.search(r"best cross-validated accuracy ([\d.]+)", out).group(1)) > 0.8
