@@ -3,8 +3,8 @@
 * ``cache=True`` so a kernel compiles once per machine, unless the environment
   sets ``JITNET_CACHE=0`` (read when jitnet is imported).
 * ``nogil=True`` so kernels run in parallel from threads (scikit-learn sweeps).
-* fastmath limited to flags that keep NaN and inf semantics: full
-  ``fastmath=True`` adds ``nnan``/``ninf`` and ``np.isnan`` then lies.
+* fastmath limited to flags that keep NaN and inf semantics: Numba's full
+  fast-math set adds ``nnan``/``ninf``, and ``np.isnan`` then lies.
 
 It also guards against ``nnfs.init()``. That function replaces ``np.dot``,
 ``np.zeros``, ``np.eye`` and ``np.random.randn`` with Python closures. Numba
