@@ -16,14 +16,19 @@ class _Activation:
     #: Softmax needs rows; element-wise activations take any shape.
     _ndim = None
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Names for error messages, built once rather than on every call.
+        cls._forward_name = f"{cls.__name__}.forward"
+        cls._backward_name = f"{cls.__name__}.backward"
+
     def _forward_input(self, inputs):
-        where = f"{type(self).__name__}.forward"
-        self.inputs = as_float_array(inputs, where, "inputs", ndim=self._ndim)
+        self.inputs = as_float_array(inputs, self._forward_name, "inputs", ndim=self._ndim)
         self.output = np.empty_like(self.inputs)
         return self.inputs
 
     def _backward_input(self, dvalues):
-        where = f"{type(self).__name__}.backward"
+        where = self._backward_name
         ref = self.output
         d = as_float_array(dvalues, where, "dvalues", dtype=ref.dtype, ndim=None)
         check_same_shape(where, "dvalues", d, "the forward output", ref)

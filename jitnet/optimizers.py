@@ -68,11 +68,14 @@ class _Optimizer:
     def update_params(self, layer):
         """Update ``layer.weights`` and ``layer.biases`` in place."""
         names = self._names()
-        arrays = [getattr(layer, name, None) for name in names]
         cached = self._flat_views.get(id(layer))
+        try:
+            arrays = self._getter(layer)
+        except AttributeError:  # state not created yet, or no gradients
+            arrays = None
         # In a training loop the arrays are the same objects every step
         # (Dense reuses its gradient buffers), so the checks run once.
-        if cached is None or not all(map(operator.is_, arrays, cached[0])):
+        if cached is None or arrays is None or not all(map(operator.is_, arrays, cached[0])):
             flats = []
             for param, grad, prefix in (("weights", "dweights", "weight"),
                                         ("biases", "dbiases", "bias")):
@@ -92,6 +95,7 @@ class _Optimizer:
             for prefix in ("weight", "bias"):
                 names += [f"{prefix}_{s}" for s in self._state]
             self._attribute_names = names
+            self._getter = operator.attrgetter(*names)
         return self._attribute_names
 
     def _update(self, params, grads, *state):
