@@ -6,7 +6,7 @@ validate: the wrappers in ``jitnet`` do that first. Each has a twin in
 ``jitnet.reference`` that the tests compare it with.
 """
 from ._jit import CACHE, FASTMATH, OPTIONS, jit
-from .activations import (linear_backward, linear_forward, relu_backward,
+from .activations import (copy_values, linear_backward, linear_forward, relu_backward,
                           relu_forward, sigmoid_backward, sigmoid_forward,
                           softmax_backward, softmax_forward)
 from .checks import all_finite, label_bounds

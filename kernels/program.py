@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from ._jit import jit
-from .activations import (linear_backward, linear_forward, relu_backward,
+from .activations import (copy_values, linear_backward, linear_forward, relu_backward,
                           relu_forward, sigmoid_backward, sigmoid_forward,
                           softmax_backward, softmax_forward)
 from .dense import (dense_backward, dense_forward, regularization_loss,
@@ -100,7 +100,7 @@ def forward(tape, keep, params, acts, masks, x, training):
                 mask = _rows(masks, tape[i, T_MASK], n, w_out)
                 dropout_forward(inp, keep[i], mask, out)
             else:
-                out[:] = inp
+                copy_values(inp, out)
 
 
 @jit
@@ -288,7 +288,7 @@ def predict_batches(tape, keep, params, acts, masks, X, batch_size, outputs):
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         forward(tape, keep, params, acts, masks, X[start:stop], False)
-        outputs[start:stop] = output_of(tape, acts, stop - start)
+        copy_values(output_of(tape, acts, stop - start), outputs[start:stop])
 
 
 @jit
@@ -322,11 +322,11 @@ def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
                 yi = y_int_buffer[:rows] if sparse else y_int
                 for r in range(rows):
                     src = order[start + r]
-                    x[r] = X[src]
+                    copy_values(X[src], x[r])
                     if sparse:
                         yi[r] = y_int[src]
                     else:
-                        yf[r] = y_float[src]
+                        copy_values(y_float[src], yf[r])
             else:
                 x = X[start:stop]
                 yi = y_int[start:stop] if sparse else y_int

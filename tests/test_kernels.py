@@ -407,3 +407,13 @@ def test_bounds_checks_are_on_in_this_run():
     p = np.full((2, 3), 1 / 3, np.float32)
     with pytest.raises(IndexError):
         K.cce_forward_sparse(p, np.array([0, 7]), np.empty(2, np.float32))
+
+
+@pairs("copy_values")
+@given(seeds, samples, widths, dtypes)
+def test_copy_values(seed, n, k, dtype):
+    source, target = rand(seed, (n, k), dtype), np.empty((n, k), dtype)
+    K.copy_values(source, target)
+    expected = np.empty_like(target)
+    np.copyto(expected, source)
+    np.testing.assert_array_equal(target, expected)
