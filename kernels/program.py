@@ -26,8 +26,10 @@ from ._jit import jit
 from .activations import (copy_values, linear_backward, linear_forward, relu_backward,
                           relu_forward, sigmoid_backward, sigmoid_forward,
                           softmax_backward, softmax_forward)
-from .dense import (dense_backward, dense_forward, regularization_loss,
-                    relu_dense_backward)
+# The one body behind dense_backward and relu_dense_backward: calling it
+# directly compiles that body once for the program instead of three times.
+from .dense import _backward as dense_backward_any
+from .dense import dense_forward, regularization_loss
 from .dropout import dropout_backward, dropout_forward
 from .losses import (bce_backward, bce_forward, cce_backward_onehot,
                      cce_backward_sparse, cce_forward_onehot,
@@ -205,13 +207,13 @@ def backward(tape, regs, params, grads, acts, dacts, masks, x, loss_code,
                 # Through this Dense and the ReLU before it in one kernel:
                 # the gradient lands where the ReLU's backward would put it.
                 relu_din = _rows(dacts, tape[i - 2, T_ACT], n, w_in)
-                relu_dense_backward(inp, w, b, dout, regs[d, 0], regs[d, 1],
-                                    regs[d, 2], regs[d, 3], dw, db, relu_din)
+                dense_backward_any(inp, w, b, dout, regs[d, 0], regs[d, 1],
+                                   regs[d, 2], regs[d, 3], dw, db, relu_din, True, True)
                 i -= 2
                 continue
-            dense_backward(inp, w, b, dout, regs[d, 0], regs[d, 1], regs[d, 2],
-                           regs[d, 3], dw, db, din,
-                           i > 0 and not (i == 1 and tape[0, T_OP] == OP_RELU))
+            dense_backward_any(inp, w, b, dout, regs[d, 0], regs[d, 1], regs[d, 2],
+                               regs[d, 3], dw, db, din,
+                               i > 0 and not (i == 1 and tape[0, T_OP] == OP_RELU), False)
         elif op == OP_RELU:
             # The ReLU's output is > 0 exactly where its input was.
             relu_backward(_rows(acts, tape[i, T_ACT], n, w_out), dout, din)
