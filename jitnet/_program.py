@@ -107,7 +107,7 @@ class Program:
                     if isinstance(old, np.ndarray) and old.size == n:
                         view[...] = old.reshape(shape)  # keep values (re-finalize)
                     setattr(layer, attr, view)
-                    views[attr] = view
+                views[param] = getattr(layer, param)
             self._views.append(views)
 
     def sync_parameters(self):

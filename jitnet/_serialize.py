@@ -3,8 +3,6 @@
 Only the classes listed here can be named by a file; their constructors
 validate every number, so a damaged description raises ``ValueError``.
 """
-import numpy as np
-
 from . import _files
 from .accuracy import CategoricalAccuracy, RegressionAccuracy
 from .activations import Linear, ReLU, Sigmoid, Softmax

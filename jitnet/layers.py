@@ -11,6 +11,19 @@ from ._validate import (as_float_array, check_positive_int, check_real,
                         check_same_shape, float_dtype)
 
 
+def _writable_like(buffer, like):
+    """``buffer`` if the kernel may write ``like``'s result into it, else a new one.
+
+    The kernels write without bounds checks, so a buffer a user replaced
+    (another shape, dtype or layout, or read-only) is never reused.
+    """
+    if (isinstance(buffer, np.ndarray) and buffer.shape == like.shape
+            and buffer.dtype == like.dtype and buffer.flags.c_contiguous
+            and buffer.flags.writeable):
+        return buffer
+    return np.empty_like(like)
+
+
 class Dense:
     """Fully connected layer: ``output = inputs @ weights + biases``.
 
@@ -97,10 +110,8 @@ class Dense:
                 f" output had shape ({x.shape[0]}, {w.shape[1]})")
         # Gradient buffers are reused from step to step (as PyTorch's .grad);
         # copy them if you keep them across steps.
-        if getattr(self, "dweights", None) is None or self.dweights.shape != w.shape \
-                or self.dweights.dtype != w.dtype:
-            self.dweights = np.empty_like(w)
-            self.dbiases = np.empty_like(b)
+        self.dweights = _writable_like(getattr(self, "dweights", None), w)
+        self.dbiases = _writable_like(getattr(self, "dbiases", None), b)
         self.dinputs = np.empty_like(x)
         K.dense_backward(x, w, b, d, self.weight_regularizer_l1,
                          self.weight_regularizer_l2, self.bias_regularizer_l1,

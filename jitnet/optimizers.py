@@ -8,6 +8,7 @@ the layer under the book's names (``weight_momentums``, ``weight_cache``,
 in a single pass.
 """
 import operator
+import weakref
 
 import numpy as np
 
@@ -34,8 +35,8 @@ def _flat(layer, name, like=None, create=False):
                          f" but the parameters have shape {like.shape}")
     target = like.dtype if like is not None else (
         arr.dtype if arr.dtype.itemsize in (4, 8) else np.dtype(np.float32))
-    if arr.dtype != target or not arr.flags.c_contiguous:
-        arr = np.ascontiguousarray(arr, dtype=target)
+    if arr.dtype != target or not arr.flags.c_contiguous or not arr.flags.writeable:
+        arr = np.array(arr, dtype=target, order="C")  # a writable copy
         setattr(layer, name, arr)
     return arr
 
@@ -52,7 +53,8 @@ class _Optimizer:
         self.decay = check_real(name, "decay", decay, low=0)
         self.current_learning_rate = self.learning_rate
         self.iterations = 0
-        self._flat_views = {}  # id(layer) -> (arrays checked, flat views)
+        # layer -> (arrays checked, flat views); weak so dropped layers go
+        self._flat_views = weakref.WeakKeyDictionary()
         self._attribute_names = None
 
     def pre_update_params(self):
@@ -68,7 +70,10 @@ class _Optimizer:
     def update_params(self, layer):
         """Update ``layer.weights`` and ``layer.biases`` in place."""
         names = self._names()
-        cached = self._flat_views.get(id(layer))
+        try:
+            cached = self._flat_views.get(layer)
+        except TypeError:  # an unhashable layer-like object: no caching
+            cached = None
         try:
             arrays = self._getter(layer)
         except AttributeError:  # state not created yet, or no gradients
@@ -84,7 +89,11 @@ class _Optimizer:
                              + [_flat(layer, f"{prefix}_{s}", like=p, create=True).reshape(-1)
                                 for s in self._state])
             arrays = [getattr(layer, name) for name in names]
-            cached = self._flat_views[id(layer)] = (arrays, flats)
+            cached = (arrays, flats)
+            try:
+                self._flat_views[layer] = cached
+            except TypeError:
+                pass
         for flat in cached[1]:
             self._update(*flat)
 

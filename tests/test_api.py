@@ -239,3 +239,34 @@ def test_parameters_reshaped_in_place_are_rechecked():
     layer.weights.shape = (3, 4)  # same object, new shape: biases no longer fit
     with pytest.raises(ValueError, match="biases"):
         layer.forward(np.ones((2, 3)))
+
+
+def test_gradient_buffers_replaced_by_the_user_are_not_written_into():
+    layer = jn.Dense(2, 3)
+    layer.forward(np.ones((4, 2)))
+    layer.backward(np.ones((4, 3)))
+    first = layer.dweights
+    layer.backward(np.ones((4, 3)))
+    assert layer.dweights is first  # reused from step to step
+    layer.dbiases = np.zeros((5, 5))  # the wrong shape: never written into
+    frozen = np.zeros((2, 3), np.float32)
+    frozen.flags.writeable = False
+    layer.dweights = frozen
+    layer.backward(np.ones((4, 3)))
+    assert layer.dbiases.shape == (1, 3) and layer.dweights is not frozen
+    np.testing.assert_allclose(layer.dbiases, [[4, 4, 4]])
+
+
+def test_optimizer_accepts_read_only_parameters_and_forgets_dropped_layers():
+    import gc
+    optimizer = jn.SGD(learning_rate=0.5)
+    layer = jn.Dense(2, 2)
+    layer.forward(np.ones((1, 2)))
+    layer.backward(np.ones((1, 2)))
+    layer.weights = np.ones((2, 2), np.float32)
+    layer.weights.flags.writeable = False
+    optimizer.update_params(layer)
+    np.testing.assert_allclose(layer.weights, 0.5)  # a writable copy took the step
+    del layer
+    gc.collect()
+    assert len(optimizer._flat_views) == 0
