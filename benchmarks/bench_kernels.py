@@ -5,12 +5,11 @@ return the ratio, so ``asv publish`` plots jitnet's lead over the book.
 """
 import numpy as np
 
-import jitnet.nnfs as fast
-import jitnet.reference as book
+from jitnet import workloads as W
 
 from .common import DTYPES, probabilities, rand, speedup
 
-LIBS = {"jitnet": fast, "reference": book}
+LIBS = W.LIBRARIES
 
 
 class Dense:

@@ -3,7 +3,6 @@
 Binary classification with a sigmoid output and binary cross-entropy.
     python examples/sklearn_breast_cancer.py
 """
-import numpy as np
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler

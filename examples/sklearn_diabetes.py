@@ -3,7 +3,6 @@
 Linear output and mean squared error; reports R^2 on held-out patients.
     python examples/sklearn_diabetes.py
 """
-import numpy as np
 from sklearn.datasets import load_diabetes
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split

@@ -57,6 +57,17 @@ class _Optimizer:
         self._flat_views = weakref.WeakKeyDictionary()
         self._attribute_names = None
 
+    def __getstate__(self):
+        # The view cache is derived state (and weak references do not pickle).
+        state = self.__dict__.copy()
+        state["_flat_views"], state["_attribute_names"] = None, None
+        state.pop("_getter", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._flat_views = weakref.WeakKeyDictionary()
+
     def pre_update_params(self):
         """``current_learning_rate = learning_rate / (1 + decay * iterations)``."""
         if self.decay:

@@ -23,6 +23,7 @@ from .model import Model
 from .optimizers import SGD, Adagrad, Adam, RMSprop
 
 _GLOBAL_RNG_LOCK = threading.Lock()
+_DTYPES = [np.float32, np.float64]  # anything else becomes float64 first
 _ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "linear": Linear}
 _OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam}
 
@@ -89,17 +90,18 @@ class _MLP(BaseEstimator):
         model.set(loss=loss(), optimizer=self._optimizer(), accuracy=accuracy)
         model.finalize()
         self.model_ = model
+        self.loss_curve_ = []
 
     def _train(self, X, targets, epochs):
         history = self.model_.train(X, targets, epochs=epochs,
                                     batch_size=min(self.batch_size, len(X)),
                                     shuffle=self.shuffle, verbose=bool(self.verbose),
                                     print_every=max(1, epochs // 10))
-        self.loss_curve_ = getattr(self, "loss_curve_", []) + history.loss
+        self.loss_curve_ += history.loss
         return self
 
     def _inputs(self, X, reset):
-        return validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
+        return validate_data(self, X, reset=reset, dtype=_DTYPES)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -121,36 +123,34 @@ class MLPClassifier(ClassifierMixin, _MLP):
 
     def fit(self, X, y):
         """Train from scratch for ``epochs`` epochs."""
-        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64])
+        X, y = validate_data(self, X, y, dtype=_DTYPES)
         check_classification_targets(y)
-        self._encoder = LabelEncoder().fit(y)
-        self.classes_ = self._encoder.classes_
+        self._start(X, y)
         if len(self.classes_) < 2:
             raise ValueError(f"MLPClassifier needs samples of at least 2 classes;"
                              f" y has 1 class: {self.classes_[0]!r}")
-        self._build(X.shape[1], len(self.classes_), Softmax, CategoricalCrossentropy,
-                    CategoricalAccuracy())
-        self.loss_curve_ = []
         return self._train(X, self._encoder.transform(y), self.epochs)
 
     def partial_fit(self, X, y, classes=None):
         """One more epoch; the first call needs ``classes`` (all labels that will appear)."""
-        if not hasattr(self, "model_"):
-            if classes is None:
-                raise ValueError("partial_fit's first call needs classes=")
-            X, y = validate_data(self, X, y, dtype=[np.float32, np.float64])
-            self._encoder = LabelEncoder().fit(np.asarray(classes))
-            self.classes_ = self._encoder.classes_
-            self._build(X.shape[1], len(self.classes_), Softmax,
-                        CategoricalCrossentropy, CategoricalAccuracy())
-            self.loss_curve_ = []
-        else:
-            X, y = validate_data(self, X, y, reset=False, dtype=[np.float32, np.float64])
+        first = not hasattr(self, "model_")
+        if first and classes is None:
+            raise ValueError("partial_fit's first call needs classes=")
+        X, y = validate_data(self, X, y, reset=first, dtype=_DTYPES)
+        if first:
+            self._start(X, np.asarray(classes))
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
             raise ValueError(f"partial_fit: y holds labels {unknown.tolist()} not in"
                              f" classes_ {self.classes_.tolist()}")
         return self._train(X, self._encoder.transform(y), 1)
+
+    def _start(self, X, labels):
+        """Learn the classes from ``labels`` and build a fresh network."""
+        self._encoder = LabelEncoder().fit(labels)
+        self.classes_ = self._encoder.classes_
+        self._build(X.shape[1], len(self.classes_), Softmax, CategoricalCrossentropy,
+                    CategoricalAccuracy())
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns as ``classes_``."""
@@ -172,28 +172,24 @@ class MLPRegressor(RegressorMixin, _MLP):
 
     def fit(self, X, y):
         """Train from scratch for ``epochs`` epochs."""
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=[np.float32, np.float64])
-        self._y_1d = y.ndim == 1
-        targets = y.reshape(len(y), -1)
-        accuracy = RegressionAccuracy()
-        self._build(X.shape[1], targets.shape[1], Linear, MeanSquaredError, accuracy)
-        self.loss_curve_ = []
-        return self._train(X, targets, self.epochs)
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=_DTYPES)
+        self._start(X, y)
+        return self._train(X, y.reshape(len(y), -1), self.epochs)
 
     def partial_fit(self, X, y):
         """One more epoch (the first call builds the network)."""
-        if not hasattr(self, "model_"):
-            X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                                 dtype=[np.float32, np.float64])
-            self._y_1d = y.ndim == 1
-            self._build(X.shape[1], y.reshape(len(y), -1).shape[1], Linear,
-                        MeanSquaredError, RegressionAccuracy())
-            self.loss_curve_ = []
-        else:
-            X, y = validate_data(self, X, y, reset=False, multi_output=True,
-                                 y_numeric=True, dtype=[np.float32, np.float64])
+        first = not hasattr(self, "model_")
+        X, y = validate_data(self, X, y, reset=first, multi_output=True,
+                             y_numeric=True, dtype=_DTYPES)
+        if first:
+            self._start(X, y)
         return self._train(X, y.reshape(len(y), -1), 1)
+
+    def _start(self, X, y):
+        """Build a fresh network with one output per target column."""
+        self._y_1d = y.ndim == 1
+        self._build(X.shape[1], y.reshape(len(y), -1).shape[1], Linear,
+                    MeanSquaredError, RegressionAccuracy())
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""

@@ -13,25 +13,25 @@ import jitnet.nnfs as fast
 import jitnet.reference as book
 
 SPIRAL_LR, SPIRAL_DECAY = 0.05, 5e-7
+WIDE_LR, WIDE_DECAY = 0.001, 1e-3
 WIDE_SHAPE = (784, 128, 128, 10)  # chapter 19's Fashion-MNIST network
 WIDE_SAMPLES, WIDE_BATCH = 60000, 128  # 469 steps per epoch
 
 
-def spiral(dtype=np.float32):
+def spiral():
     """Chapter 10's data: 300 points, 3 classes, seeded."""
     np.random.seed(0)
     X, y = spiral_data(samples=100, classes=3)
-    return X.astype(dtype), y
+    return X.astype(np.float32), y
 
 
-def fashion_like(samples=WIDE_SAMPLES, dtype=np.float32):
+def fashion_like(samples=WIDE_SAMPLES):
     """Random data of Fashion-MNIST's shape, scaled to [-1, 1] as in chapter 19."""
     rng = np.random.default_rng(0)
     # In place and in float32: the peak memory measured should be training's.
     X = rng.random((samples, WIDE_SHAPE[0]), dtype=np.float32)
     X *= 2
     X -= 1
-    X = X.astype(dtype, copy=False)
     y = rng.integers(0, WIDE_SHAPE[-1], samples)
     return X, y
 
@@ -90,12 +90,12 @@ def spiral_book_loop(lib, epochs):
     return run
 
 
-def softmax_backward(lib, shape=(300, 3), repeat=100):
-    """``Softmax.backward`` on ``shape``, ``repeat`` times (the book's Jacobian loop)."""
+def softmax_backward(lib, repeat=100):
+    """``Softmax.backward`` on (300, 3), ``repeat`` times (the book's Jacobian loop)."""
     rng = np.random.default_rng(0)
     act = lib.Activation_Softmax()
-    act.forward(rng.standard_normal(shape).astype(np.float32))
-    dvalues = rng.standard_normal(shape).astype(np.float32)
+    act.forward(rng.standard_normal((300, 3)).astype(np.float32))
+    dvalues = rng.standard_normal((300, 3)).astype(np.float32)
     act.backward(dvalues)
 
     def run():
@@ -104,15 +104,15 @@ def softmax_backward(lib, shape=(300, 3), repeat=100):
     return run
 
 
-def wide_model_train(lib, samples=WIDE_SAMPLES, batch_size=WIDE_BATCH):
+def wide_model_train(lib, samples=WIDE_SAMPLES):
     """One epoch of ``Model.train`` on the 784-128-128-10 network, batches of 128."""
     X, y = fashion_like(samples)
 
     def run(rows=samples):
-        m = model(lib, WIDE_SHAPE, lib.Optimizer_Adam(learning_rate=0.001, decay=1e-3))
-        m.train(X[:rows], y[:rows], epochs=1, batch_size=batch_size, verbose=False)
+        m = model(lib, WIDE_SHAPE, lib.Optimizer_Adam(learning_rate=WIDE_LR, decay=WIDE_DECAY))
+        m.train(X[:rows], y[:rows], epochs=1, batch_size=WIDE_BATCH, verbose=False)
 
-    run(batch_size * 2)
+    run(WIDE_BATCH * 2)
     return run
 
 

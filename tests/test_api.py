@@ -270,3 +270,15 @@ def test_optimizer_accepts_read_only_parameters_and_forgets_dropped_layers():
     del layer
     gc.collect()
     assert len(optimizer._flat_views) == 0
+
+
+def test_optimizers_pickle_and_keep_working():
+    import pickle
+    layer = jn.Dense(2, 2)
+    layer.forward(np.ones((1, 2)))
+    layer.backward(np.ones((1, 2)))
+    optimizer = jn.Adam(0.1)
+    optimizer.update_params(layer)
+    clone = pickle.loads(pickle.dumps(optimizer))
+    clone.update_params(layer)
+    assert clone.learning_rate == 0.1 and len(clone._flat_views) == 1

@@ -77,6 +77,7 @@ def test_two_processes_sharing_an_empty_cache(tmp_path):
     assert third["loss"] == results[0]["loss"]
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="uses Linux file modes")
 def test_read_only_install_falls_back_to_the_user_cache(tmp_path):
     """No writable __pycache__ beside the kernels: Numba's user-wide cache is used."""
     package = tmp_path / "site" / "jitnet"
@@ -104,7 +105,6 @@ def test_read_only_install_falls_back_to_the_user_cache(tmp_path):
             path.chmod(path.stat().st_mode | stat.S_IWUSR)
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="uses Linux file modes")
 def test_the_copied_package_is_the_one_imported(tmp_path):
     """Guard for the test above: PYTHONPATH really shadows the installed jitnet."""
     site = tmp_path / "site"

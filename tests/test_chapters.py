@@ -93,11 +93,7 @@ class BookNet:
             data_loss = self.loss.calculate(out, y)
             self.loss.backward(out, y)
             grad = self.loss.dinputs
-        layers = self.layers[:-1] if self.fused is None else self.layers
-        if self.fused is None:
-            self.layers[-1].backward(grad)
-            grad = self.layers[-1].dinputs
-        for layer in reversed(layers):
+        for layer in reversed(self.layers):
             layer.backward(grad)
             grad = layer.dinputs
         reg = sum(self.loss.regularization_loss(d) for d in self.dense)

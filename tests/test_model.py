@@ -5,11 +5,12 @@ from nnfs.datasets import sine_data, spiral_data
 
 import jitnet as jn
 import jitnet.reference as R
-from conftest import pairs
+from conftest import PAIRED
 
-pairs("train_epochs", "forward", "backward", "output_of", "data_loss_sum",
-      "count_correct", "regularization_sum", "optimizer_step",
-      "evaluate_batches", "predict_batches")(None)  # twin: reference Model
+# The program's kernels have one twin: the reference Model, compared below.
+PAIRED.update({"train_epochs", "forward", "backward", "output_of", "data_loss_sum",
+               "count_correct", "regularization_sum", "optimizer_step",
+               "evaluate_batches", "predict_batches"})
 
 # (jitnet class, reference class, kwargs) for the networks below.
 OPTIMIZERS = {

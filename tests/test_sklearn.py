@@ -3,7 +3,7 @@ import joblib
 import numpy as np
 import pytest
 
-sklearn = pytest.importorskip("sklearn")
+pytest.importorskip("sklearn")
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
@@ -92,7 +92,6 @@ def test_grid_search_on_threads():
 
 def test_grid_search_on_a_dask_cluster():
     distributed = pytest.importorskip("distributed")
-    import joblib
     X, y = _digits()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
