@@ -191,6 +191,30 @@ def test_activation_edge_values(name, dtype):
         assert_close(out.sum(axis=1), np.ones(len(out)), dtype)
 
 
+@pairs("exp_nonpositive_f32")
+@given(seeds, st.integers(1, 200), st.sampled_from([1.0, 10.0, 100.0]))
+def test_exp_nonpositive_f32(seed, m, scale):
+    """The vectorised float32 exp against NumPy's, in float64."""
+    x = -np.abs(rand(seed, m, np.float32, scale))
+    out = x.copy()
+    K.exp_nonpositive_f32(out)
+    expected = np.exp(x.astype(np.float64))
+    normal = expected >= np.finfo(np.float32).tiny
+    np.testing.assert_allclose(out[normal], expected[normal], rtol=5e-7)
+    assert np.all(out[~normal] <= np.finfo(np.float32).tiny)
+
+
+def test_exp_nonpositive_f32_edge_values():
+    x = np.array([0.0, -0.0, -1e-45, -1e-30, -0.34657, -0.34658, -87.33, -87.34,
+                  -88.0, -1e4, -np.inf, np.nan], np.float32)
+    out = x.copy()
+    K.exp_nonpositive_f32(out)
+    expected = np.exp(x.astype(np.float64))
+    np.testing.assert_allclose(out[:7], expected[:7], rtol=5e-7)
+    assert np.array_equal(out[7:11], np.zeros(4, np.float32))
+    assert np.isnan(out[11])
+
+
 # ----------------------------------------------------------------- losses
 
 def _labels(seed, n, k):
