@@ -126,3 +126,13 @@ OPTIONS = {"cache": CACHE, "nogil": True, "fastmath": set(FASTMATH)}
 def jit(func):
     """Compile ``func`` in nopython mode with jitnet's shared options."""
     return numba.njit(**OPTIONS)(func)
+
+
+def jit_inline(func):
+    """As :func:`jit`, but inlined into its callers by Numba itself.
+
+    For one-line helpers called with constant arguments: Numba compiles a
+    separate copy of a function for each combination of literal arguments it
+    is called with, while an inlined body is typed in its caller.
+    """
+    return numba.njit(inline="always", **OPTIONS)(func)

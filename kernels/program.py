@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import jit, jit_inline
 from .activations import (copy_values, linear_backward, linear_forward, relu_backward,
                           relu_forward, sigmoid_backward, sigmoid_forward,
                           softmax_backward, softmax_forward)
@@ -71,7 +71,7 @@ def is_finite(x):
     return not (math.isnan(x) or math.isinf(x))
 
 
-@jit
+@jit_inline
 def _rows(arena, offset, n, width):
     """The ``(n, width)`` block of ``arena`` that starts at ``offset``."""
     return arena[offset:offset + n * width].reshape((n, width))
@@ -203,17 +203,20 @@ def backward(tape, regs, params, grads, acts, dacts, masks, x, loss_code,
             b = _rows(params, tape[i, T_B], 1, w_out)
             dw = _rows(grads, tape[i, T_W], w_in, w_out)
             db = _rows(grads, tape[i, T_B], 1, w_out)
-            if i >= 2 and tape[i - 1, T_OP] == OP_RELU:
-                # Through this Dense and the ReLU before it in one kernel:
-                # the gradient lands where the ReLU's backward would put it.
-                relu_din = _rows(dacts, tape[i - 2, T_ACT], n, w_in)
-                dense_backward_any(inp, w, b, dout, regs[d, 0], regs[d, 1],
-                                   regs[d, 2], regs[d, 3], dw, db, relu_din, True, True)
-                i -= 2
-                continue
+            # Through this Dense and the ReLU before it in one kernel when
+            # there is one: the gradient lands where the ReLU's backward
+            # would put it. One call site with run-time flags, so that Numba
+            # compiles dense_backward_any once (literal True/False arguments
+            # would each compile a copy: 1.2 s of a cold start).
+            through_relu = i >= 2 and tape[i - 1, T_OP] == OP_RELU
+            need_dinputs = through_relu or (
+                i > 0 and not (i == 1 and tape[0, T_OP] == OP_RELU))
+            if through_relu:
+                din = _rows(dacts, tape[i - 2, T_ACT], n, w_in)
             dense_backward_any(inp, w, b, dout, regs[d, 0], regs[d, 1], regs[d, 2],
-                               regs[d, 3], dw, db, din,
-                               i > 0 and not (i == 1 and tape[0, T_OP] == OP_RELU), False)
+                               regs[d, 3], dw, db, din, need_dinputs, through_relu)
+            i -= 2 if through_relu else 1
+            continue
         elif op == OP_RELU:
             # The ReLU's output is > 0 exactly where its input was.
             relu_backward(_rows(acts, tape[i, T_ACT], n, w_out), dout, din)
@@ -274,7 +277,8 @@ def evaluate_batches(tape, keep, params, acts, masks, sample_losses, loss_code,
         stop = min(start + batch_size, n)
         x = X[start:stop]
         yi, yf = y_int[start:stop] if sparse else y_int, y_float[start:stop]
-        forward(tape, keep, params, acts, masks, x, False)
+        # training=False as a run-time bool (see train_epochs)
+        forward(tape, keep, params, acts, masks, x, batch_size < 0)
         out = output_of(tape, acts, stop - start)
         loss_sum += data_loss_sum(loss_code, sparse, out, yi, yf, sample_losses)
         c, m = count_correct(acc_code, sparse, precision, out, yi, yf)
@@ -289,7 +293,7 @@ def predict_batches(tape, keep, params, acts, masks, X, batch_size, outputs):
     n = X.shape[0]
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
-        forward(tape, keep, params, acts, masks, X[start:stop], False)
+        forward(tape, keep, params, acts, masks, X[start:stop], batch_size < 0)
         copy_values(output_of(tape, acts, stop - start), outputs[start:stop])
 
 
@@ -333,7 +337,9 @@ def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
                 x = X[start:stop]
                 yi = y_int[start:stop] if sparse else y_int
                 yf = y_float[start:stop] if not sparse else y_float
-            forward(tape, keep, params, acts, masks, x, True)
+            # training=True as a run-time bool (batch_size is positive): a
+            # literal True here and False elsewhere would compile forward twice.
+            forward(tape, keep, params, acts, masks, x, batch_size > 0)
             out = output_of(tape, acts, rows)
             loss_sum += data_loss_sum(loss_code, sparse, out, yi, yf, sample_losses)
             c, m = count_correct(acc_code, sparse, precision, out, yi, yf)
