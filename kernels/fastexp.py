@@ -48,9 +48,10 @@ def exp_nonpositive_f32(values):
     Parameters
     ----------
     values : (m,) float32 array, C-contiguous; every element <= 0, -inf or
-        NaN (softmax's ``x - max(x)``). Relative error about 1e-7; results
-        below float32's smallest normal number (``x < -87.34``) are 0; NaN
-        stays NaN.
+        NaN (softmax's ``x - max(x)``). Relative error at most 3e-7 (measured
+        over 1e5 values; the kernels' fast-math flags let LLVM regroup the
+        two-step reduction); results below float32's smallest normal number
+        (``x < -87.34``) are 0; NaN stays NaN.
     """
     zero, half, one = np.float32(0), np.float32(0.5), np.float32(1)
     for i in range(values.size):
