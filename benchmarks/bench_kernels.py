@@ -7,12 +7,42 @@ import numpy as np
 
 from jitnet import workloads as W
 
-from .common import DTYPES, probabilities, rand, speedup
+from .common import DTYPES, dense_layer, probabilities, rand, speedup
 
 LIBS = W.LIBRARIES
 
 
-class Dense:
+class _ForwardBackward:
+    """Times ``forward``/``backward`` of ``self.objs['jitnet']`` and ``['reference']``.
+
+    Subclasses' ``setup`` fill ``objs`` and the argument tuples ``fwd`` and
+    ``bwd``, and run both once so that compilation is not timed.
+    """
+
+    def time_forward_jitnet(self, *params):
+        self.objs["jitnet"].forward(*self.fwd)
+
+    def time_forward_reference(self, *params):
+        self.objs["reference"].forward(*self.fwd)
+
+    def time_backward_jitnet(self, *params):
+        self.objs["jitnet"].backward(*self.bwd)
+
+    def time_backward_reference(self, *params):
+        self.objs["reference"].backward(*self.bwd)
+
+    def track_speedup_backward(self, *params):
+        return speedup(lambda: self.objs["reference"].backward(*self.bwd),
+                       lambda: self.objs["jitnet"].backward(*self.bwd))
+    track_speedup_backward.unit = "x"
+
+    def _warm_up(self):
+        for obj in self.objs.values():
+            obj.forward(*self.fwd)
+            obj.backward(*self.bwd)
+
+
+class Dense(_ForwardBackward):
     """``Layer_Dense`` forward and backward on the book's layer shapes."""
 
     params = ([(300, 2, 64), (300, 64, 3), (128, 784, 128), (128, 128, 10)], DTYPES)
@@ -20,90 +50,36 @@ class Dense:
 
     def setup(self, shape, dtype):
         n, n_in, n_out = shape
-        self.x, self.dv = rand((n, n_in), dtype), rand((n, n_out), dtype, seed=1)
-        self.layers = {}
-        for name, lib in LIBS.items():
-            np.random.seed(0)
-            layer = lib.Layer_Dense(n_in, n_out, weight_regularizer_l2=5e-4)
-            layer.weights = layer.weights.astype(dtype)
-            layer.biases = layer.biases.astype(dtype)
-            layer.forward(self.x)
-            layer.backward(self.dv)  # compiles jitnet's kernels here, not in timing
-            self.layers[name] = layer
-
-    def time_forward_jitnet(self, shape, dtype):
-        self.layers["jitnet"].forward(self.x)
-
-    def time_forward_reference(self, shape, dtype):
-        self.layers["reference"].forward(self.x)
-
-    def time_backward_jitnet(self, shape, dtype):
-        self.layers["jitnet"].backward(self.dv)
-
-    def time_backward_reference(self, shape, dtype):
-        self.layers["reference"].backward(self.dv)
-
-    def track_speedup_backward(self, shape, dtype):
-        return speedup(lambda: self.layers["reference"].backward(self.dv),
-                       lambda: self.layers["jitnet"].backward(self.dv))
-    track_speedup_backward.unit = "x"
+        self.fwd = (rand((n, n_in), dtype),)
+        self.bwd = (rand((n, n_out), dtype, seed=1),)
+        self.objs = {name: dense_layer(lib, n_in, n_out, dtype, weight_regularizer_l2=5e-4)
+                     for name, lib in LIBS.items()}
+        self._warm_up()
 
 
-class Activations:
+class Activations(_ForwardBackward):
     """Forward and backward of each activation on a (300, 64) batch."""
 
     params = (["ReLU", "Sigmoid", "Softmax", "Linear"], DTYPES)
     param_names = ["activation", "dtype"]
 
     def setup(self, name, dtype):
-        self.x, self.dv = rand((300, 64), dtype), rand((300, 64), dtype, seed=1)
-        self.acts = {lib_name: getattr(lib, f"Activation_{name}")()
+        self.fwd, self.bwd = (rand((300, 64), dtype),), (rand((300, 64), dtype, seed=1),)
+        self.objs = {lib_name: getattr(lib, f"Activation_{name}")()
                      for lib_name, lib in LIBS.items()}
-        for act in self.acts.values():
-            act.forward(self.x)
-            act.backward(self.dv)
-
-    def time_forward_jitnet(self, name, dtype):
-        self.acts["jitnet"].forward(self.x)
-
-    def time_forward_reference(self, name, dtype):
-        self.acts["reference"].forward(self.x)
-
-    def time_backward_jitnet(self, name, dtype):
-        self.acts["jitnet"].backward(self.dv)
-
-    def time_backward_reference(self, name, dtype):
-        self.acts["reference"].backward(self.dv)
-
-    def track_speedup_backward(self, name, dtype):
-        return speedup(lambda: self.acts["reference"].backward(self.dv),
-                       lambda: self.acts["jitnet"].backward(self.dv))
-    track_speedup_backward.unit = "x"
+        self._warm_up()
 
 
-class SoftmaxJacobian:
+class SoftmaxJacobian(_ForwardBackward):
     """The book's per-sample Jacobian backward on (300, 3), the issue's 100x target."""
 
     def setup(self):
-        self.x, self.dv = rand((300, 3)), rand((300, 3), seed=1)
-        self.acts = {name: lib.Activation_Softmax() for name, lib in LIBS.items()}
-        for act in self.acts.values():
-            act.forward(self.x)
-            act.backward(self.dv)
-
-    def time_jitnet(self):
-        self.acts["jitnet"].backward(self.dv)
-
-    def time_reference(self):
-        self.acts["reference"].backward(self.dv)
-
-    def track_speedup(self):
-        return speedup(lambda: self.acts["reference"].backward(self.dv),
-                       lambda: self.acts["jitnet"].backward(self.dv))
-    track_speedup.unit = "x"
+        self.fwd, self.bwd = (rand((300, 3)),), (rand((300, 3), seed=1),)
+        self.objs = {name: lib.Activation_Softmax() for name, lib in LIBS.items()}
+        self._warm_up()
 
 
-class Losses:
+class Losses(_ForwardBackward):
     """Forward and backward of each loss on 300 samples."""
 
     params = (["CategoricalCrossentropy", "BinaryCrossentropy", "MeanSquaredError",
@@ -113,29 +89,16 @@ class Losses:
     def setup(self, name, dtype):
         rng = np.random.default_rng(0)
         if name == "CategoricalCrossentropy":
-            self.p, self.y = probabilities((300, 3), dtype), rng.integers(0, 3, 300)
+            p, y = probabilities((300, 3), dtype), rng.integers(0, 3, 300)
         elif name == "BinaryCrossentropy":
-            self.p = rng.uniform(0.01, 0.99, (300, 1)).astype(dtype)
-            self.y = rng.integers(0, 2, (300, 1)).astype(dtype)
+            p = rng.uniform(0.01, 0.99, (300, 1)).astype(dtype)
+            y = rng.integers(0, 2, (300, 1)).astype(dtype)
         else:
-            self.p, self.y = rand((300, 1), dtype), rand((300, 1), dtype, seed=1)
-        self.losses = {lib_name: getattr(lib, f"Loss_{name}")()
-                       for lib_name, lib in LIBS.items()}
-        for loss in self.losses.values():
-            loss.forward(self.p, self.y)
-            loss.backward(self.p, self.y)
-
-    def time_forward_jitnet(self, name, dtype):
-        self.losses["jitnet"].forward(self.p, self.y)
-
-    def time_forward_reference(self, name, dtype):
-        self.losses["reference"].forward(self.p, self.y)
-
-    def time_backward_jitnet(self, name, dtype):
-        self.losses["jitnet"].backward(self.p, self.y)
-
-    def time_backward_reference(self, name, dtype):
-        self.losses["reference"].backward(self.p, self.y)
+            p, y = rand((300, 1), dtype), rand((300, 1), dtype, seed=1)
+        self.fwd = self.bwd = (p, y)
+        self.objs = {lib_name: getattr(lib, f"Loss_{name}")()
+                     for lib_name, lib in LIBS.items()}
+        self._warm_up()
 
 
 class Optimizers:
@@ -147,10 +110,7 @@ class Optimizers:
     def setup(self, name, dtype):
         self.pairs = {}
         for lib_name, lib in LIBS.items():
-            np.random.seed(0)
-            layer = lib.Layer_Dense(64, 64)
-            layer.weights = layer.weights.astype(dtype)
-            layer.biases = layer.biases.astype(dtype)
+            layer = dense_layer(lib, 64, 64, dtype)
             layer.dweights = rand((64, 64), dtype) * 1e-3
             layer.dbiases = rand((1, 64), dtype) * 1e-3
             kwargs = {"momentum": 0.9} if name == "SGD" else {}

@@ -22,6 +22,15 @@ def probabilities(shape, dtype="float32", seed=0):
     return (e / e.sum(axis=1, keepdims=True)).astype(dtype)
 
 
+def dense_layer(lib, n_in, n_out, dtype, **regularizers):
+    """``lib.Layer_Dense`` with the book's seeded start, parameters in ``dtype``."""
+    np.random.seed(0)
+    layer = lib.Layer_Dense(n_in, n_out, **regularizers)
+    layer.weights = layer.weights.astype(dtype)
+    layer.biases = layer.biases.astype(dtype)
+    return layer
+
+
 def best_of(run, repeat=5):
     """The fastest of ``repeat`` timed calls of ``run()`` (seconds)."""
     best = float("inf")
