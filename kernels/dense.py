@@ -5,23 +5,28 @@ How each product runs is chosen per call by shape, from measurements:
 * large products go to BLAS through ``dot`` (:data:`BLAS_MIN_FLOPS`);
 * otherwise the innermost loop runs along the wider weight axis, contiguous in
   memory, so LLVM vectorises it: row updates (``out[i, :] += x[i, k] *
-  w[k, :]``) for wide layers, dot products with local accumulators over a
-  transposed copy of the weights for narrow ones (few outputs). Run the wide
-  way, a 3-output layer was 15-20x slower: the accumulator lives in memory
-  LLVM must assume aliases the inputs;
-* weight gradients accumulate four samples per pass over a row (a quarter of
-  the stores);
-* the input gradient of a narrow layer goes to BLAS even when small: every
-  loop order we tried lost to it.
+  w[k, :]``) for wide layers; for narrow ones (few outputs), dot products
+  with local accumulators over a transposed copy of the weights, GROUP
+  outputs per pass over an input row. Run the wide way, a 3-output layer was
+  15-20x slower: the accumulator lives in memory LLVM must assume aliases
+  the inputs;
+* weight gradients accumulate several samples per pass over a row (fewer
+  stores): four for wide layers, two times GROUP outputs for narrow ones;
+* the input gradient of a layer with at most GROUP outputs is one pass per
+  input row with the ReLU mask applied in it; other narrow layers use BLAS.
 
 Measured on the 2-core EPYC dev machine, float32, microseconds per call
 (``python -m jitnet bench``, ``benchmarks/bench_kernels.py``): forward
-300x64 @ 64x3, 76 the wide way vs 4.3 the narrow way; 300x2 @ 2x64, 5.6 vs 29;
-input gradient 300x3 @ 3x64, 7.5 in loops vs 4.6 in BLAS.
+300x64 @ 64x3, 76 the wide way, 3.6 with one dot product per pass, 2.2 with
+GROUP; 300x2 @ 2x64, 5.6 vs 29; the spiral's output layer backward through
+its ReLU (300x64 inputs, 3 outputs), 11.9 with BLAS for the input gradient
+and one output per weight-gradient pass, 5.6 now. Grouping loses for a
+single output (no group to share the loads), so leftovers of one or two
+outputs run one at a time.
 """
 import numpy as np
 
-from ._jit import dot, jit
+from ._jit import dot, jit, jit_inline
 
 #: Products with at least this many multiply-adds go to BLAS. Below it, entering
 #: BLAS (argument checks, thread hand-off) costs more than the loops; measured
@@ -31,6 +36,10 @@ BLAS_MIN_FLOPS = 1_000_000
 #: A weight dimension at least this wide makes a good vectorised inner loop.
 WIDE = 16
 
+#: Outputs a narrow layer's loops compute per pass over an input row: three
+#: accumulators share each load of the row (the spiral's output layer has 3).
+GROUP = 3
+
 
 @jit
 def _wide(n_in, n_out):
@@ -39,42 +48,172 @@ def _wide(n_in, n_out):
 
 
 @jit
-def _transpose(a):
-    """A C-contiguous transposed copy of the 2-D array ``a``."""
-    rows, cols = a.shape
-    t = np.empty((cols, rows), a.dtype)
-    for r in range(rows):
-        for c in range(cols):
-            t[c, r] = a[r, c]
-    return t
+def _accumulate_row(a, r, b, row):
+    """``row[:] = a[:, r] @ b``; return ``sum(a[:, r])``.
+
+    Four samples are combined per pass over the row, so each element of
+    ``row`` is stored a quarter as often; the inner loop runs along ``b``'s
+    rows.
+    """
+    n, m = b.shape
+    zero = row.dtype.type(0)
+    total = zero
+    for j in range(m):
+        row[j] = zero
+    i = 0
+    while i + 4 <= n:
+        a0, a1, a2, a3 = a[i, r], a[i + 1, r], a[i + 2, r], a[i + 3, r]
+        b0, b1, b2, b3 = b[i], b[i + 1], b[i + 2], b[i + 3]
+        total += a0 + a1 + a2 + a3
+        for j in range(m):
+            row[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j]
+        i += 4
+    while i < n:
+        a0, b0 = a[i, r], b[i]
+        total += a0
+        for j in range(m):
+            row[j] += a0 * b0[j]
+        i += 1
+    return total
 
 
 @jit
 def _accumulate_transposed_product(a, b, out):
-    """``out = a.T @ b`` as row updates ``out[r, :] += a[i, r] * b[i, :]``.
+    """``out = a.T @ b`` as row updates ``out[r, :] += a[i, r] * b[i, :]``."""
+    for r in range(a.shape[1]):
+        _accumulate_row(a, r, b, out[r])
 
-    Four samples are combined per pass over a row, so each element of ``out``
-    is stored a quarter as often; the inner loop runs along ``b``'s rows.
+
+@jit
+def _padded_transpose(weights):
+    """``weights.T`` (C order) with zero rows added up to a multiple of GROUP."""
+    n_in, n_out = weights.shape
+    groups = (n_out + GROUP - 1) // GROUP
+    # np.empty and a fill, not np.zeros: nnfs.init() replaces np.zeros.
+    wt = np.empty((groups * GROUP, n_in), weights.dtype)
+    for k in range(n_in):
+        for j in range(n_out):
+            wt[j, k] = weights[k, j]
+    for j in range(n_out, groups * GROUP):
+        for k in range(n_in):
+            wt[j, k] = 0
+    return wt
+
+
+@jit_inline
+def _padded(row, j, n_out):
+    """``row[j]``, or zero for the padding outputs ``j >= n_out``."""
+    return row[j] if j < n_out else row.dtype.type(0)
+
+
+@jit
+def _narrow_forward(inputs, wt, biases, output):
+    """``output = inputs @ wt[:n_out].T + biases`` for few outputs.
+
+    Whole groups of GROUP outputs share each load of the input row (three
+    accumulators); the one or two outputs left over get a dot product each
+    (padding them to a group cost 2x for a single output).
     """
-    n, p = a.shape
-    m = b.shape[1]
-    zero = out.dtype.type(0)
-    for r in range(p):
-        row = out[r]
-        for j in range(m):
-            row[j] = zero
+    n, n_in = inputs.shape
+    n_out = output.shape[1]
+    grouped = n_out - n_out % GROUP
+    zero = inputs.dtype.type(0)
+    for i in range(n):
+        x, out = inputs[i], output[i]
+        for g in range(0, grouped, GROUP):
+            w0, w1, w2 = wt[g], wt[g + 1], wt[g + 2]
+            a0, a1, a2 = zero, zero, zero
+            for k in range(n_in):
+                v = x[k]
+                a0 += v * w0[k]
+                a1 += v * w1[k]
+                a2 += v * w2[k]
+            out[g] = a0 + biases[0, g]
+            out[g + 1] = a1 + biases[0, g + 1]
+            out[g + 2] = a2 + biases[0, g + 2]
+        for j in range(grouped, n_out):
+            w0 = wt[j]
+            a0 = zero
+            for k in range(n_in):
+                a0 += x[k] * w0[k]
+            out[j] = a0 + biases[0, j]
+
+
+@jit
+def _narrow_weight_gradient(inputs, dvalues, dweights, dbiases):
+    """``dweights = inputs.T @ dvalues`` and ``dbiases`` = column sums, few outputs.
+
+    Accumulates in the transposed layout and copies back: whole groups of
+    GROUP rows of length ``n_in`` per pass, two samples at a time; the one or
+    two rows left over four samples at a time. The bias sums ride along in
+    local accumulators.
+    """
+    n, n_in = inputs.shape
+    n_out = dvalues.shape[1]
+    grouped = n_out - n_out % GROUP
+    dwt = np.empty((n_out, n_in), dweights.dtype)
+    zero = dweights.dtype.type(0)
+    for g in range(0, grouped, GROUP):
+        g0, g1, g2 = dwt[g], dwt[g + 1], dwt[g + 2]
+        for k in range(n_in):
+            g0[k], g1[k], g2[k] = zero, zero, zero
+        s0, s1, s2 = zero, zero, zero
         i = 0
-        while i + 4 <= n:
-            a0, a1, a2, a3 = a[i, r], a[i + 1, r], a[i + 2, r], a[i + 3, r]
-            b0, b1, b2, b3 = b[i], b[i + 1], b[i + 2], b[i + 3]
-            for j in range(m):
-                row[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j]
-            i += 4
-        while i < n:
-            a0, b0 = a[i, r], b[i]
-            for j in range(m):
-                row[j] += a0 * b0[j]
-            i += 1
+        while i + 2 <= n:
+            xa, xb = inputs[i], inputs[i + 1]
+            a0, a1, a2 = dvalues[i, g], dvalues[i, g + 1], dvalues[i, g + 2]
+            b0, b1, b2 = dvalues[i + 1, g], dvalues[i + 1, g + 1], dvalues[i + 1, g + 2]
+            s0 += a0 + b0
+            s1 += a1 + b1
+            s2 += a2 + b2
+            for k in range(n_in):
+                u, v = xa[k], xb[k]
+                g0[k] += a0 * u + b0 * v
+                g1[k] += a1 * u + b1 * v
+                g2[k] += a2 * u + b2 * v
+            i += 2
+        if i < n:  # an odd sample out
+            xa = inputs[i]
+            a0, a1, a2 = dvalues[i, g], dvalues[i, g + 1], dvalues[i, g + 2]
+            s0 += a0
+            s1 += a1
+            s2 += a2
+            for k in range(n_in):
+                u = xa[k]
+                g0[k] += a0 * u
+                g1[k] += a1 * u
+                g2[k] += a2 * u
+        dbiases[0, g], dbiases[0, g + 1], dbiases[0, g + 2] = s0, s1, s2
+    for j in range(grouped, n_out):
+        dbiases[0, j] = _accumulate_row(dvalues, j, inputs, dwt[j])
+    for j in range(n_out):
+        for k in range(n_in):
+            dweights[k, j] = dwt[j, k]
+
+
+@jit
+def _narrow_input_gradient(dvalues, wt, inputs, dinputs, relu_inputs):
+    """``dinputs = dvalues @ wt[:n_out]`` (times ``inputs > 0`` when ``relu_inputs``).
+
+    For at most GROUP outputs (``wt`` zero-padded to GROUP rows): one pass
+    over each input row, with the ReLU mask applied in that same pass.
+    """
+    n, n_in = dinputs.shape
+    n_out = dvalues.shape[1]
+    zero, one = dinputs.dtype.type(0), dinputs.dtype.type(1)
+    w0, w1, w2 = wt[0], wt[1], wt[2]
+    for i in range(n):
+        d, x, row = dvalues[i], inputs[i], dinputs[i]
+        d0, d1, d2 = d[0], _padded(d, 1, n_out), _padded(d, 2, n_out)
+        if relu_inputs:
+            # A 0/1 factor, not `v if x > 0 else 0`, which LLVM may turn into
+            # a conditional or masked store (slow; see _backward).
+            for k in range(n_in):
+                row[k] = (d0 * w0[k] + d1 * w1[k] + d2 * w2[k]) * (
+                    one if x[k] > zero else zero)
+        else:
+            for k in range(n_in):
+                row[k] = d0 * w0[k] + d1 * w1[k] + d2 * w2[k]
 
 
 @jit
@@ -121,15 +260,7 @@ def dense_forward(inputs, weights, biases, output):
                     row[j] += a0 * w0[j]
                 k += 1
     else:
-        wt = _transpose(weights)
-        for i in range(n):
-            x = inputs[i]
-            for j in range(n_out):
-                w = wt[j]
-                acc = zero
-                for k in range(n_in):
-                    acc += x[k] * w[k]
-                output[i, j] = acc + biases[0, j]
+        _narrow_forward(inputs, _padded_transpose(weights), biases, output)
 
 
 @jit
@@ -147,18 +278,14 @@ def _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
     elif wide:
         _accumulate_transposed_product(inputs, dvalues, dweights)
     else:
-        dwt = np.empty((n_out, n_in), dweights.dtype)
-        _accumulate_transposed_product(dvalues, inputs, dwt)
-        for k in range(n_in):
-            for j in range(n_out):
-                dweights[k, j] = dwt[j, k]
-    # dbiases = column sums of dvalues
-    for j in range(n_out):
-        dbiases[0, j] = zero
-    for i in range(n):
-        d = dvalues[i]
+        _narrow_weight_gradient(inputs, dvalues, dweights, dbiases)
+    if big or wide:  # dbiases = column sums of dvalues
         for j in range(n_out):
-            dbiases[0, j] += d[j]
+            dbiases[0, j] = zero
+        for i in range(n):
+            d = dvalues[i]
+            for j in range(n_out):
+                dbiases[0, j] += d[j]
     add_regularization_gradient(weights, weight_l1, weight_l2, dweights)
     add_regularization_gradient(biases, bias_l1, bias_l2, dbiases)
     if not need_dinputs:
@@ -177,8 +304,13 @@ def _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
                     acc += d[j] * w[j]
                 dinputs[i, k] = acc
         return
-    # Large, or narrow (few outputs): BLAS beat every loop order we tried for
-    # narrow layers too (300x3 @ 3x64: 4.6 us against 7.5 us for row updates).
+    if not big and n_out <= GROUP:  # very narrow: loops, the mask fused in
+        _narrow_input_gradient(dvalues, _padded_transpose(weights), inputs,
+                               dinputs, relu_inputs)
+        return
+    # Large, or narrow with more outputs than GROUP: BLAS won against every
+    # loop order we tried there (128x10 @ 10x128 with the mask: 8.4 us in
+    # BLAS, 10.2 us in groups of three).
     dot(dvalues, weights.T, dinputs)
     if relu_inputs:
         # Multiply by a 0/1 mask rather than `row[k] if x[k] > 0 else 0`:

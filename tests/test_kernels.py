@@ -118,6 +118,35 @@ def test_dense_blas_path_matches_loops(dtype):
     np.testing.assert_array_equal(dx[relu_x == 0], 0)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_out", [1, 2, 3, 4, 5, 7, 15])
+@pytest.mark.parametrize("n", [1, 2, 7])
+def test_dense_narrow_groups(n, n_out, dtype):
+    """Narrow layers run GROUP outputs per pass; partial groups are padded.
+
+    Every group count and remainder, odd and even batches (samples go in
+    pairs), with and without the ReLU mask fused into the input gradient.
+    """
+    n_in = 20
+    assert not K.dense._wide(n_in, n_out)
+    x = np.maximum(rand(n_out, (n, n_in), dtype), 0)  # ReLU outputs: zeros too
+    w, b = rand(n + 1, (n_in, n_out), dtype), rand(n + 2, (1, n_out), dtype)
+    dv = rand(n + 3, (n, n_out), dtype)
+    out, dw, db, dx = (np.empty((n, n_out), dtype), np.empty_like(w),
+                       np.empty_like(b), np.empty_like(x))
+    ref = _ref_dense(w, b, 0., 5e-4, 0., 5e-4)
+    ref.forward(x)
+    ref.backward(dv)
+    K.dense_forward(x, w, b, out)
+    assert_close(out, ref.output, dtype)
+    K.dense_backward(x, w, b, dv, 0., 5e-4, 0., 5e-4, dw, db, dx, True)
+    assert_close(dw, ref.dweights, dtype)
+    assert_close(db, ref.dbiases, dtype)
+    assert_close(dx, ref.dinputs, dtype)
+    K.relu_dense_backward(x, w, b, dv, 0., 5e-4, 0., 5e-4, dw, db, dx)
+    assert_close(dx, ref.dinputs * (x > 0), dtype)
+
+
 def test_dense_backward_can_skip_dinputs():
     x, w, b, dv = rand(0, (5, 3), np.float64), rand(1, (3, 4), np.float64), \
         np.zeros((1, 4)), rand(2, (5, 4), np.float64)
