@@ -77,7 +77,11 @@ def _rows(arena, offset, n, width):
     return arena[offset:offset + n * width].reshape((n, width))
 
 
-@jit
+# forward and backward are inlined by Numba into their callers rather than
+# compiled on their own: Numba re-optimises every callee's LLVM code in each
+# caller's module, so one level less in the call tree saves about 2.5 s of a
+# cold start (cold first epoch, CPU time: 25-26.5 s -> 23 s).
+@jit_inline
 def forward(tape, keep, params, acts, masks, x, training):
     """Run every op on the batch ``x`` (n, n_features); outputs land in ``acts``."""
     n = x.shape[0]
@@ -156,7 +160,8 @@ def count_correct(acc_code, sparse, precision, out, y_int, y_float):
     return correct, n * k
 
 
-@jit
+# Inlined into train_epochs, as forward is (see there).
+@jit_inline
 def backward(tape, regs, params, grads, acts, dacts, masks, x, loss_code,
              fused, sparse, y_int, y_float):
     """Loss gradient, then every op's backward; parameter gradients land in ``grads``."""
