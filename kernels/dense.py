@@ -17,7 +17,7 @@ How each product runs is chosen per call by shape, from measurements:
 
 Measured on the 2-core EPYC dev machine, float32, microseconds per call
 (``python -m jitnet bench``, ``benchmarks/bench_kernels.py``): forward
-300x64 @ 64x3, 76 the wide way, 3.6 with one dot product per pass, 2.2 with
+300x64 @ 64x3, 76 the wide way, 3.6 with one dot product per pass, 2.3 with
 GROUP; 300x2 @ 2x64, 5.6 vs 29; the spiral's output layer backward through
 its ReLU (300x64 inputs, 3 outputs), 11.9 with BLAS for the input gradient
 and one output per weight-gradient pass, 5.6 now. Grouping loses for a
