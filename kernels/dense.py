@@ -78,13 +78,6 @@ def _accumulate_row(a, r, b, row):
 
 
 @jit
-def _accumulate_transposed_product(a, b, out):
-    """``out = a.T @ b`` as row updates ``out[r, :] += a[i, r] * b[i, :]``."""
-    for r in range(a.shape[1]):
-        _accumulate_row(a, r, b, out[r])
-
-
-@jit
 def _padded_transpose(weights):
     """``weights.T`` (C order) with zero rows added up to a multiple of GROUP."""
     n_in, n_out = weights.shape
@@ -280,8 +273,9 @@ def _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
     # dweights = inputs.T @ dvalues, inner loop along the wider axis
     if big:
         dot(inputs.T, dvalues, dweights)
-    elif wide:
-        _accumulate_transposed_product(inputs, dvalues, dweights)
+    elif wide:  # row updates dweights[r, :] += inputs[i, r] * dvalues[i, :]
+        for r in range(n_in):
+            _accumulate_row(inputs, r, dvalues, dweights[r])
     else:
         _narrow_weight_gradient(inputs, dvalues, dweights, dbiases)
     if big or wide:  # dbiases = column sums of dvalues
