@@ -11,7 +11,7 @@ class History:
     ``loss`` (data + regularisation), ``data_loss``, ``regularization_loss``,
     ``accuracy``, ``learning_rate`` (the last one used in the epoch),
     ``val_loss`` and ``val_accuracy`` (empty without validation data), and
-    ``epochs`` (1-based epoch numbers, counting earlier ``train`` calls).
+    ``epochs`` (1-based epoch numbers within this ``train`` call).
     """
 
     def __init__(self):

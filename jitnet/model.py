@@ -262,11 +262,11 @@ class Model:
                 bool(shuffle), order, stats)
             self.optimizer.iterations = int(opt_state[0])
             self.optimizer.current_learning_rate = float(opt_state[1])
-            for row in stats[:finished]:
-                done += 1
-                self._record(history, done, row, validation_data is not None)
-                if verbose and done % print_every == 0:
-                    self._print_epoch(history, bar.write if bar is not None else print)
+            self._record(history, done, stats[:finished], validation_data is not None)
+            done += finished
+            # A chunk ends at the next epoch that prints, so only its last row can.
+            if verbose and done % print_every == 0:
+                self._print_epoch(history, bar.write if bar is not None else print)
             if bar is not None:
                 bar.update(finished)
                 bar.set_postfix(loss=f"{history.loss[-1]:.3f}",
@@ -284,13 +284,19 @@ class Model:
         return history
 
     @staticmethod
-    def _record(history, epoch, row, validating):
-        history.epochs.append(epoch)
+    def _record(history, done, rows, validating):
+        """Append ``rows`` (epochs ``done + 1`` on) of ``stats`` to ``history``.
+
+        Whole columns at once: a Python loop per epoch cost about 5 us of the
+        spiral's 35 us epoch (float boxing, and garbage collections that scan
+        Numba's many objects).
+        """
+        history.epochs.extend(range(done + 1, done + 1 + rows.shape[0]))
         columns = (P.S_LOSS, P.S_DATA_LOSS, P.S_REG_LOSS, P.S_ACCURACY,
                    P.S_LEARNING_RATE, P.S_VAL_LOSS, P.S_VAL_ACCURACY)
         for name, column in zip(FIELDS, columns):
             if validating or not name.startswith("val_"):
-                history[name].append(float(row[column]))
+                history[name].extend(rows[:, column].tolist())
 
     @staticmethod
     def _print_epoch(history, write):
