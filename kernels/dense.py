@@ -401,6 +401,8 @@ def regularization_loss(params, l1, l2):
     -------
     float
     """
+    if l1 == 0 and l2 == 0:  # the book adds a term only for factors > 0
+        return 0.0
     flat = params.ravel()
     abs_sum = 0.0
     sq_sum = 0.0
