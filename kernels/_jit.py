@@ -131,11 +131,13 @@ def jit(func):
 def jit_inline(func):
     """As :func:`jit`, but inlined into its callers by Numba itself.
 
-    For one-line helpers called with constant arguments: Numba compiles a
-    separate copy of a function for each combination of literal arguments it
-    is called with, while an inlined body is typed in its caller. Also for
-    the program's forward and backward dispatch: every compiled function's
-    LLVM module re-optimises the code of all the callees linked into it, so
-    a level less in the call tree is a shorter cold start.
+    For helpers called with constant arguments: Numba compiles a separate
+    copy of a function for each combination of literal arguments it is
+    called with, while an inlined body is typed in its caller. Also for the
+    program's dispatch and small helpers and dense's private loops: every
+    compiled function's LLVM module re-optimises the code of all the callees
+    linked into it, so a level less in the call tree is a shorter cold start.
+    Not for big functions called from several places: the inliner copies and
+    re-types the body at each call site, which costs more than it saves.
     """
     return numba.njit(inline="always", **OPTIONS)(func)
