@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from . import _files
+from . import _compile, _files
 from ._program import LOSS_CODES, OP_CODES, Program, optimizer_settings
 from ._validate import (as_class_labels, as_float_array, check_positive_int)
 from .accuracy import CategoricalAccuracy, RegressionAccuracy
@@ -214,6 +214,7 @@ class Model:
         """
         where = "Model.train"
         prog = self._ready(where, need_optimizer=True)
+        compilation = _compile.begin(prog.dtype)  # on two cores if nothing is cached
         epochs = check_positive_int(where, "epochs", epochs)
         print_every = check_positive_int(where, "print_every", print_every)
         X = self._inputs(X, where)
@@ -243,6 +244,8 @@ class Model:
         order = np.arange(X.shape[0], dtype=np.intp)
         fused = self.softmax_classifier_output is not None
         history = History()
+        if compilation is not None:
+            compilation.complete()
         bar = _progress_bar(epochs) if verbose else None
         done = 0
         while done < epochs:

@@ -77,18 +77,20 @@ def _rows(arena, offset, n, width):
     return arena[offset:offset + n * width].reshape((n, width))
 
 
-# forward and backward are inlined by Numba into their callers rather than
-# compiled on their own: Numba re-optimises every callee's LLVM code in each
-# caller's module, so one level less in the call tree saves about 2.5 s of a
-# cold start (cold first epoch, CPU time: 25-26.5 s -> 23 s). The small
-# helpers between the program and the layer kernels (output_of,
-# data_loss_sum, count_correct, regularization_sum, optimizer_step,
-# is_finite) are inlined for the same reason: with the dense kernels' private
-# helpers, 62 -> 50 compilations, about 2 s of a cold first epoch (22.8 s
-# against 25.0 s, mean of four interleaved runs). Inlining the big ones as
-# well (evaluate_batches, or every layer kernel) made it slower (26-28 s and
-# 53 s): Numba's inliner copies and re-types the callee at each call site.
-@jit_inline
+# forward and backward are compiled on their own, not inlined into their
+# callers: on an empty cache jitnet compiles backward in a second process
+# while this one compiles forward and evaluate_batches (jitnet/_compile.py),
+# which leaves less for train_epochs itself. Cold first epoch on 2 cores,
+# 20.0-20.5 s with both inlined -> 17.3-18.3 s; in one process, inlining them
+# was the faster choice (by about 2.5 s: Numba re-optimises every callee's
+# LLVM code in each caller's module). The small helpers between the program
+# and the layer kernels (output_of, data_loss_sum, count_correct,
+# regularization_sum, optimizer_step, is_finite) are inlined: with the dense
+# kernels' private helpers, 62 -> 50 compilations, about 2 s of a cold first
+# epoch. Inlining the big ones (evaluate_batches, or every layer kernel) made
+# it slower (26-28 s and 53 s): Numba's inliner copies and re-types the
+# callee at each call site.
+@jit
 def forward(tape, keep, params, acts, masks, x, training):
     """Run every op on the batch ``x`` (n, n_features); outputs land in ``acts``."""
     n = x.shape[0]
@@ -167,8 +169,7 @@ def count_correct(acc_code, sparse, precision, out, y_int, y_float):
     return correct, n * k
 
 
-# Inlined into train_epochs, as forward is (see there).
-@jit_inline
+@jit
 def backward(tape, regs, params, grads, acts, dacts, masks, x, loss_code,
              fused, sparse, y_int, y_float):
     """Loss gradient, then every op's backward; parameter gradients land in ``grads``."""

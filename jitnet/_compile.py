@@ -1,0 +1,219 @@
+"""The Model's first compilation, on two cores when the disk cache is empty.
+
+The first ``Model.train`` on a machine compiles ``train_epochs`` and the
+thirty-odd layer, loss and optimizer kernels it calls, in one thread: Numba
+compiles one function at a time. When nothing is cached yet, :func:`begin`
+starts one helper process (:func:`main`) that compiles dense's backward, the
+program's ``backward`` dispatch and the optimizers into the disk cache, while
+this process compiles the small backward kernels, the forward side and
+``evaluate_batches`` (:func:`plan`); ``train_epochs`` then loads all of it
+from the cache, and only its own compilation is left. On this 2-core machine
+import + compile + first epoch of the spiral took 17.3-18.3 s (19.2 s in a
+``python -m jitnet bench`` run), against 29.2-29.9 s in one process
+(``JITNET_COMPILE_PROCESSES=1``) in the same hour.
+
+The plan names each kernel with the exact Numba types ``train_epochs`` calls
+it with; ``tests/test_compile.py`` checks that against a real compilation. A
+wrong entry costs only time: this process then compiles what it needs itself.
+So does a helper that fails or cannot start.
+"""
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+from numba import types as T
+from numba.core.compiler_lock import global_compiler_lock
+from numba.core.registry import CPUDispatcher
+
+from .kernels import CACHE
+from .kernels import activations as A
+from .kernels import dense as D
+from .kernels import dropout as R
+from .kernels import losses as L
+from .kernels import optimizers as O
+from .kernels import program as P
+
+HELPER_TIMEOUT = 600  # seconds; a helper that takes longer is stopped
+_lock = threading.Lock()
+_begun = set()  # dtypes whose first compilation this process has begun
+_when_idle = []  # callables run once the helper has finished (see when_a_core_frees)
+
+
+def plan(dtype):
+    """What ``train_epochs`` compiles for ``dtype``, in two halves.
+
+    Returns
+    -------
+    program : (dispatcher, argument types) of ``train_epochs`` itself
+    here, helper : lists of (dispatcher, argument types): what this process
+        and the helper compile. ``here`` holds the small backward kernels,
+        the forward kernels and ``evaluate_batches``, which needs them; the
+        split makes the two take about as long (10-11 s each here).
+    """
+    f = T.float32 if np.dtype(dtype) == np.float32 else T.float64
+    a1, a2 = f[::1], f[:, ::1]
+    i1, f1, d, b, i = T.int64[::1], T.float64[::1], T.float64, T.boolean, T.int64
+    program = (P.train_epochs, (
+        T.int64[:, ::1], f1, T.float64[:, ::1], a1, a1, a1, a1, a1, a1, a1, a1, a1,
+        T.intp[::1], a1, i, b, b, i, d, i, f1, f1, a2, i1, a2, a2, i1, a2, i, i, b,
+        T.intp[::1], T.float64[:, ::1]))
+    # The helper compiles dense's backward, then backward, the op dispatch that
+    # calls it. That finds the small backward kernels in the cache: this
+    # process compiles them first.
+    helper = [
+        (D._backward, (a2, a2, a2, a2, d, d, d, d, a2, a2, a2, b, b)),
+        (P.backward, (T.int64[:, ::1], T.float64[:, ::1], a1, a1, a1, a1, a1, a2, i, b, b,
+                      i1, a2)),
+        (O.sgd_update, (a1, a1, d)), (O.sgd_momentum_update, (a1, a1, a1, d, d)),
+        (O.adagrad_update, (a1, a1, a1, d, d)), (O.rmsprop_update, (a1, a1, a1, d, d, d)),
+        (O.adam_update, (a1, a1, a1, a1, d, d, d, d, d)),
+    ]
+    here = [
+        (A.relu_backward, (a2, a2, a2)), (A.sigmoid_backward, (a2, a2, a2)),
+        (A.softmax_backward, (a2, a2, a2)), (A.linear_backward, (a2, a2)),
+        (R.dropout_backward, (a2, a2, a2)),
+        (L.softmax_cce_backward_sparse, (a2, i1, a2)),
+        (L.softmax_cce_backward_onehot, (a2, a2, a2)),
+        (L.cce_backward_sparse, (a2, i1, a2)), (L.cce_backward_onehot, (a2, a2, a2)),
+        (L.bce_backward, (a2, a2, a2)), (L.mse_backward, (a2, a2, a2)),
+        (L.mae_backward, (a2, a2, a2)),
+        (A.copy_values, (a1, a1)), (A.copy_values, (a2, a2)), (A.linear_forward, (a2, a2)),
+        (A.relu_forward, (a2, a2)), (A.sigmoid_forward, (a2, a2)),
+        (A.softmax_forward, (a2, a2)), (D.dense_forward, (a2, a2, a2, a2)),
+        (R.dropout_forward, (a2, d, a2, a2)), (L.cce_forward_sparse, (a2, i1, a1)),
+        (L.cce_forward_onehot, (a2, a2, a1)), (L.bce_forward, (a2, a2, a1)),
+        (L.mse_forward, (a2, a2, a1)), (L.mae_forward, (a2, a2, a1)),
+        (D.regularization_loss, (a2, d, d)),
+        (P.forward, (T.int64[:, ::1], f1, a1, a1, a1, a2, b)),
+        (P.evaluate_batches, (T.int64[:, ::1], f1, a1, a1, a1, a1, i, b, i, d, a2, i1, a2, i)),
+    ]
+    return program, here, helper
+
+
+def compile_all(entries):
+    """Compile (or load from the disk cache) every (dispatcher, types) pair."""
+    for dispatcher, argtypes in entries:
+        dispatcher.compile(argtypes)
+
+
+def _is_cached(dispatcher, argtypes):
+    """Load ``argtypes``'s overload from the disk cache; False if there is none.
+
+    Numba has no public "is it cached?" call, so this does what
+    ``Dispatcher.compile`` does on a cache hit. None when that API has moved:
+    the caller then compiles as usual.
+    """
+    if argtypes in dispatcher.overloads:
+        return True
+    try:
+        with global_compiler_lock:
+            cres = dispatcher._cache.load_overload(argtypes, dispatcher.targetctx)
+            if cres is None:
+                return False
+            dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc,
+                                                      [cres.library])
+            dispatcher.add_overload(cres)
+            dispatcher._cache_hits[argtypes] += 1
+            return True
+    except Exception:  # noqa: BLE001  (private API; never fatal)
+        return None
+
+
+def _parallel_allowed():
+    return (CACHE and isinstance(P.train_epochs, CPUDispatcher) and bool(sys.executable)
+            and (os.cpu_count() or 1) >= 2
+            and os.environ.get("JITNET_COMPILE_PROCESSES", "2").strip() != "1")
+
+
+def start_python(code, stdout=subprocess.DEVNULL):
+    """A fresh Python running ``code`` with this jitnet; None if it cannot start.
+
+    The child inherits the environment (``NUMBA_CACHE_DIR``, bounds checks)
+    and finds this jitnet's folder on its path, appended if it is missing, so
+    that standard modules are not shadowed.
+    """
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    prelude = f"import sys\nif {parent!r} not in sys.path: sys.path.append({parent!r})\n"
+    try:
+        return subprocess.Popen([sys.executable, "-c", prelude + code],
+                                stdin=subprocess.DEVNULL, stdout=stdout,
+                                stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+
+
+def begin(dtype):
+    """Start the first compilation of the program for ``dtype``, if it is needed.
+
+    Returns None when the program is cached, already loaded, or this process
+    has begun it before; otherwise a :class:`Compilation` whose ``complete``
+    must be called before ``train_epochs``. The helper starts here, so it
+    works while the caller validates its data.
+    """
+    dtype = np.dtype(dtype)
+    with _lock:
+        if dtype in _begun or not _parallel_allowed():
+            return None
+        _begun.add(dtype)
+        program, here, _ = plan(dtype)
+        if _is_cached(*program) is not False:
+            return None
+        helper = start_python(f"from jitnet._compile import main; main({dtype.name!r})")
+        return Compilation(here, helper)
+
+
+class Compilation:
+    """This process's half of the plan, and the helper compiling the other."""
+
+    def __init__(self, here, helper):
+        self.here, self.helper = here, helper
+
+    def complete(self):
+        """Compile this half, wait for the helper, then run the when-idle callbacks."""
+        try:
+            compile_all(self.here)
+        except BaseException:
+            if self.helper is not None:
+                self.helper.kill()
+                self.helper.wait()
+            raise
+        if self.helper is None:
+            return
+        try:
+            self.helper.wait(timeout=HELPER_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.helper.kill()
+            self.helper.wait()
+        callbacks = list(_when_idle)
+        _when_idle.clear()
+        for callback in callbacks:
+            callback()
+
+
+class when_a_core_frees:
+    """Run ``callback`` when a helper of :func:`begin` finishes within the block.
+
+    ``python -m jitnet demo`` uses it to time the book's NumPy run on the core
+    the helper leaves idle while ``train_epochs`` compiles. If nothing needed
+    compiling in two processes, the callback is not run.
+    """
+
+    def __init__(self, callback):
+        self.callback = callback
+
+    def __enter__(self):
+        _when_idle.append(self.callback)
+        return self
+
+    def __exit__(self, *exc):
+        if self.callback in _when_idle:
+            _when_idle.remove(self.callback)
+        return False
+
+
+def main(dtype):
+    """The helper's work: compile the backward half of the plan for ``dtype``."""
+    compile_all(plan(dtype)[2])
+
