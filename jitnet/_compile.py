@@ -38,7 +38,6 @@ from .kernels import program as P
 HELPER_TIMEOUT = 600  # seconds; a helper that takes longer is stopped
 _lock = threading.Lock()
 _begun = set()  # dtypes whose first compilation this process has begun
-_when_idle = []  # callables run once the helper has finished (see when_a_core_frees)
 
 
 def plan(dtype):
@@ -171,7 +170,7 @@ class Compilation:
         self.here, self.helper = here, helper
 
     def complete(self):
-        """Compile this half, wait for the helper, then run the when-idle callbacks."""
+        """Compile this half, then wait for the helper (stopping it if it hangs)."""
         try:
             compile_all(self.here)
         except BaseException:
@@ -186,31 +185,6 @@ class Compilation:
         except subprocess.TimeoutExpired:
             self.helper.kill()
             self.helper.wait()
-        callbacks = list(_when_idle)
-        _when_idle.clear()
-        for callback in callbacks:
-            callback()
-
-
-class when_a_core_frees:
-    """Run ``callback`` when a helper of :func:`begin` finishes within the block.
-
-    ``python -m jitnet demo`` uses it to time the book's NumPy run on the core
-    the helper leaves idle while ``train_epochs`` compiles. If nothing needed
-    compiling in two processes, the callback is not run.
-    """
-
-    def __init__(self, callback):
-        self.callback = callback
-
-    def __enter__(self):
-        _when_idle.append(self.callback)
-        return self
-
-    def __exit__(self, *exc):
-        if self.callback in _when_idle:
-            _when_idle.remove(self.callback)
-        return False
 
 
 def main(dtype):

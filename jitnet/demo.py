@@ -7,8 +7,8 @@ same run's time with ``jitnet.reference`` (the book's NumPy code) and the
 speedup. ``--plot`` draws the decision boundary (needs matplotlib).
 
 The book's run is timed in a child process. On an empty cache it starts as
-soon as jitnet's compilation leaves a core idle (see :mod:`jitnet._compile`),
-so its 5 s overlap the compilation of ``train_epochs`` on the other core
+soon as the helper of jitnet's first compilation (:mod:`jitnet._compile`)
+has finished, so its 5 s overlap the compilation of ``train_epochs`` on the other core
 instead of following it; jitnet's own run is timed only after the child has
 finished. (On this 2-core machine the book's time with a compilation beside
 it was 4.4-5.3 s, against 4.5-4.9 s alone.) With a warm cache the child
@@ -41,8 +41,11 @@ def run(epochs=10001, print_every=1000, plot=None, out=print):
     X_test = X_test.astype(np.float32)
 
     book = _BookRun(epochs)
-    with _compile.when_a_core_frees(book.start):
-        _spiral_model(fast).train(X, y, epochs=1, verbose=False)  # compile or load cache
+    compilation = _compile.begin(np.float32)  # the spiral model's dtype; None if cached
+    if compilation is not None:
+        compilation.complete()
+        book.start()  # on the core the helper freed, while train_epochs compiles
+    _spiral_model(fast).train(X, y, epochs=1, verbose=False)  # compile or load cache
     book.wait()  # jitnet's run is timed with no other work on the machine
     out(f"jitnet: chapter 10 spiral, 2-64-3, Adam(0.05, decay=5e-7), {epochs} epochs")
     model = _spiral_model(fast)

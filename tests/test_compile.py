@@ -80,14 +80,12 @@ def test_one_process_when_asked(monkeypatch):
     assert _compile.begin(np.float64) is None
 
 
-def test_the_idle_callback_runs_once_after_the_helper():
-    calls = []
-    with _compile.when_a_core_frees(lambda: calls.append(1)):
-        _compile.Compilation([], _compile.start_python("pass")).complete()
-        _compile.Compilation([], None).complete()  # no helper: no idle core
-        _compile.Compilation([], _compile.start_python("pass")).complete()
-    _compile.Compilation([], _compile.start_python("pass")).complete()
-    assert calls == [1]
+def test_complete_returns_after_the_helper_has_finished():
+    """The demo starts the book's run then, on the core the helper freed."""
+    helper = _compile.start_python("import time; time.sleep(1)")
+    _compile.Compilation([], helper).complete()
+    assert helper.returncode == 0
+    _compile.Compilation([], None).complete()  # no helper: nothing to wait for
 
 
 def test_a_failing_or_hanging_helper_costs_only_time(monkeypatch):
