@@ -5,8 +5,8 @@ and writes its result into the last argument.
 """
 import numpy as np
 
-from ._jit import jit
-from .fastexp import exp_nonpositive_f32
+from ._jit import jit, jit_inline
+from .vecmath import exp_nonpositive_f32
 
 
 @jit
@@ -28,35 +28,60 @@ def relu_backward(inputs, dvalues, dinputs):
         flat_out[i] = flat_d[i] if flat_in[i] > zero else zero
 
 
+@jit_inline
+def _subtract_row_max(flat_in, flat_out, k):
+    """``out = x - max(x)`` for each row of ``k`` values laid end to end."""
+    for i in range(flat_in.size // k if k > 0 else 0):
+        row = i * k
+        row_max = flat_in[row]
+        for j in range(1, k):
+            v = flat_in[row + j]
+            row_max = v if v > row_max else row_max
+        for j in range(k):
+            flat_out[row + j] = flat_in[row + j] - row_max
+
+
+@jit_inline
+def _divide_by_row_sum(flat_out, k):
+    """Divide each row of ``k`` values (laid end to end) by its sum."""
+    one = flat_out.dtype.type(1)
+    for i in range(flat_out.size // k if k > 0 else 0):
+        row = i * k
+        total = flat_out.dtype.type(0)
+        for j in range(k):
+            total += flat_out[row + j]
+        scale = one / total
+        for j in range(k):
+            flat_out[row + j] *= scale
+
+
 @jit
 def softmax_forward(inputs, output):
     """Row-wise ``exp(x - max(x)) / sum(exp(x - max(x)))``.
 
     Subtracting the row maximum keeps ``exp`` finite for any finite logits.
     The three steps run as separate sweeps so that the ``exp`` in the middle
-    is one flat loop, which float32 runs vectorised (:mod:`.fastexp`).
+    is one flat loop, which float32 runs vectorised (:mod:`.vecmath`). For
+    three classes (the book's spiral and vertical data) the row width is
+    passed as a constant, so LLVM unrolls the per-row loops and vectorises
+    across rows ((300, 3) float32: 2.4 -> 0.9 us); each such copy costs about
+    0.3 s of a cold start, so other widths share the general loops.
     """
-    n, k = inputs.shape
-    for i in range(n):
-        row_max = inputs[i, 0]
-        for j in range(1, k):
-            if inputs[i, j] > row_max:
-                row_max = inputs[i, j]
-        for j in range(k):
-            output[i, j] = inputs[i, j] - row_max
-    flat = output.ravel()
-    if output.itemsize == 4:
-        exp_nonpositive_f32(flat)
+    k = inputs.shape[1]
+    flat_in, flat_out = inputs.ravel(), output.ravel()
+    if k == 3:
+        _subtract_row_max(flat_in, flat_out, 3)
     else:
-        for i in range(flat.size):
-            flat[i] = np.exp(flat[i])
-    for i in range(n):
-        total = output.dtype.type(0)
-        for j in range(k):
-            total += output[i, j]
-        scale = output.dtype.type(1) / total
-        for j in range(k):
-            output[i, j] *= scale
+        _subtract_row_max(flat_in, flat_out, k)
+    if output.itemsize == 4:
+        exp_nonpositive_f32(flat_out)
+    else:
+        for i in range(flat_out.size):
+            flat_out[i] = np.exp(flat_out[i])
+    if k == 3:
+        _divide_by_row_sum(flat_out, 3)
+    else:
+        _divide_by_row_sum(flat_out, k)
 
 
 @jit

@@ -11,7 +11,8 @@ dtype, as ``np.clip`` does in the book, so ``log`` never sees 0.
 """
 import numpy as np
 
-from ._jit import jit
+from ._jit import jit, jit_dividing
+from .vecmath import log_normal_f32
 
 
 @jit
@@ -33,8 +34,20 @@ def cce_forward_sparse(y_pred, y_true, sample_losses):
     """
     t = y_pred.dtype.type
     lo, hi = t(1e-7), t(1 - 1e-7)
+    n = y_pred.shape[0]
+    if y_pred.itemsize == 4:
+        # Gather, then one flat log that runs vectorised (:mod:`.vecmath`;
+        # 300 samples: 1.5 -> 0.5 us). Clipping keeps it in log_normal_f32's domain.
+        for i in range(n):
+            sample_losses[i] = _clip(y_pred[i, y_true[i]], lo, hi)
+        log_normal_f32(sample_losses[:n])
+        total = 0.0
+        for i in range(n):
+            sample_losses[i] = -sample_losses[i]
+            total += sample_losses[i]
+        return total
     total = 0.0
-    for i in range(y_pred.shape[0]):
+    for i in range(n):
         loss = -np.log(_clip(y_pred[i, y_true[i]], lo, hi))
         sample_losses[i] = loss
         total += loss
@@ -61,7 +74,7 @@ def cce_forward_onehot(y_pred, y_true, sample_losses):
     return total
 
 
-@jit
+@jit_dividing
 def cce_backward_sparse(dvalues, y_true, dinputs):
     """``dinputs = -onehot(y_true) / dvalues / n``; zero off the true class."""
     n, k = dvalues.shape
@@ -74,7 +87,7 @@ def cce_backward_sparse(dvalues, y_true, dinputs):
         dinputs[i, c] = -inv_n / dvalues[i, c]
 
 
-@jit
+@jit_dividing
 def cce_backward_onehot(dvalues, y_true, dinputs):
     """``dinputs = -y_true / dvalues / n`` for ``(n, k)`` targets."""
     n, k = dvalues.shape
@@ -92,12 +105,14 @@ def softmax_cce_backward_sparse(softmax_output, y_true, dinputs):
     The chain rule through the softmax Jacobian and ``-y / p`` collapses to
     this difference, which is why the book fuses the two.
     """
-    n, k = softmax_output.shape
+    n = softmax_output.shape[0]
     t = softmax_output.dtype.type
     inv_n = t(1.0 / n)
+    # One flat sweep (vectorised), then the true classes: (300, 3), 1.0 -> 0.3 us
+    flat_s, flat_d = softmax_output.ravel(), dinputs.ravel()
+    for i in range(flat_s.size):
+        flat_d[i] = flat_s[i] * inv_n
     for i in range(n):
-        for j in range(k):
-            dinputs[i, j] = softmax_output[i, j] * inv_n
         c = y_true[i]
         dinputs[i, c] = (softmax_output[i, c] - t(1)) * inv_n
 
@@ -141,7 +156,7 @@ def bce_forward(y_pred, y_true, sample_losses):
     return total
 
 
-@jit
+@jit_dividing
 def bce_backward(dvalues, y_true, dinputs):
     """``-(y / p - (1 - y) / (1 - p)) / outputs / n`` with ``p`` clipped."""
     t = dvalues.dtype.type

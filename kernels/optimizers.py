@@ -8,7 +8,7 @@ float32 as the book's NumPy code does.
 """
 import numpy as np
 
-from ._jit import jit
+from ._jit import jit, jit_dividing
 
 
 @jit
@@ -30,7 +30,7 @@ def sgd_momentum_update(params, grads, momentums, learning_rate, momentum):
         params[i] += update
 
 
-@jit
+@jit_dividing
 def adagrad_update(params, grads, cache, learning_rate, epsilon):
     """Adagrad: ``c += g^2``; ``p -= lr * g / (sqrt(c) + eps)``."""
     t = params.dtype.type
@@ -42,7 +42,7 @@ def adagrad_update(params, grads, cache, learning_rate, epsilon):
         params[i] -= lr * g / (np.sqrt(c) + eps)
 
 
-@jit
+@jit_dividing
 def rmsprop_update(params, grads, cache, learning_rate, epsilon, rho):
     """RMSprop: ``c = rho c + (1 - rho) g^2``; ``p -= lr * g / (sqrt(c) + eps)``."""
     t = params.dtype.type
@@ -54,7 +54,7 @@ def rmsprop_update(params, grads, cache, learning_rate, epsilon, rho):
         params[i] -= lr * g / (np.sqrt(c) + eps)
 
 
-@jit
+@jit_dividing
 def adam_update(params, grads, momentums, cache, learning_rate, epsilon,
                 beta_1, beta_2, step):
     """Adam with bias correction; ``step`` is the book's ``iterations + 1``.

@@ -141,23 +141,38 @@ def data_loss_sum(loss_code, sparse, out, y_int, y_float, sample_losses):
 
 
 @jit_inline
+def _argmax_hits(flat_out, k, y_int):
+    """How many rows of ``k`` values (laid end to end) have their first
+    maximum at the index ``y_int`` gives."""
+    correct = 0
+    for i in range(y_int.size):
+        row = i * k
+        best, best_value = 0, flat_out[row]
+        for j in range(1, k):
+            v = flat_out[row + j]
+            if v > best_value:
+                best, best_value = j, v
+        correct += best == y_int[i]
+    return correct
+
+
+@jit_inline
 def count_correct(acc_code, sparse, precision, out, y_int, y_float):
     """(correct, compared) for the batch: argmax, > 0.5, or within precision."""
     n, k = out.shape
     correct = 0
+    if acc_code == ACC_CATEGORICAL and sparse:
+        return _argmax_hits(out.ravel(), k, y_int[:n]), n
     if acc_code == ACC_CATEGORICAL:
         for i in range(n):
             best = 0
             for j in range(1, k):
                 if out[i, j] > out[i, best]:
                     best = j
-            if sparse:
-                truth = y_int[i]
-            else:
-                truth = 0
-                for j in range(1, k):
-                    if y_float[i, j] > y_float[i, truth]:
-                        truth = j
+            truth = 0
+            for j in range(1, k):
+                if y_float[i, j] > y_float[i, truth]:
+                    truth = j
             correct += best == truth
         return correct, n
     for i in range(n):

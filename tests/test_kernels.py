@@ -244,6 +244,32 @@ def test_exp_nonpositive_f32_edge_values():
     assert np.isnan(out[11])
 
 
+@pairs("log_normal_f32")
+@given(seeds, st.integers(1, 200), st.sampled_from([1e-7, 1e-3, 1.0, 1e6]))
+def test_log_normal_f32(seed, m, scale):
+    """The vectorised float32 log against NumPy's, in float64, within 1 ulp."""
+    rng = np.random.default_rng(seed)
+    x = (rng.uniform(0, 1, m) * scale).astype(np.float32)
+    x = np.maximum(x, np.finfo(np.float32).tiny)
+    out = x.copy()
+    K.log_normal_f32(out)
+    expected = np.log(x.astype(np.float64))
+    ulp = np.spacing(np.abs(expected).astype(np.float32)).astype(np.float64)
+    assert np.all(np.abs(out - expected) <= np.maximum(1.5 * ulp, 2e-6 * 2.0 ** -20))
+
+
+def test_log_normal_f32_edge_values():
+    """Both sides of the sqrt(1/2) switch, powers of two, the clip bounds, NaN."""
+    tiny, big = np.finfo(np.float32).tiny, np.finfo(np.float32).max
+    x = np.array([1e-7, 1 - 1e-7, 1.0, 0.5, 2.0, 0.70710677, 0.7071068, tiny, big,
+                  np.nextafter(np.float32(1), np.float32(0)), np.nan], np.float32)
+    out = x.copy()
+    K.log_normal_f32(out)
+    expected = np.log(x[:-1].astype(np.float64))
+    np.testing.assert_allclose(out[:-1], expected, rtol=3e-7, atol=1e-10)
+    assert out[2] == 0.0 and np.isnan(out[-1])
+
+
 # ----------------------------------------------------------------- losses
 
 def _labels(seed, n, k):
@@ -335,6 +361,21 @@ def test_loss_edge_values(dtype):
     dx = np.empty_like(binary)
     K.bce_backward(binary, targets, dx)
     assert np.all(np.isfinite(dx))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_division_by_zero_gives_what_numpy_gives(dtype):
+    """Kernels use NumPy's error model: the book's ``-y / p`` at p = 0 is -inf,
+    not a ZeroDivisionError out of compiled code."""
+    p, labels = np.array([[0.0, 1.0], [0.5, 0.5]], dtype), np.array([0, 1])
+    dx = np.empty_like(p)
+    K.cce_backward_sparse(p, labels, dx)
+    ref = R.Loss_CategoricalCrossentropy()
+    with np.errstate(divide="ignore"):
+        ref.backward(p, labels)
+    assert dx[0, 0] == -np.inf
+    np.testing.assert_array_equal(np.isinf(dx), np.isinf(ref.dinputs))
+    assert_close(dx[1], ref.dinputs[1], dtype)
 
 
 # ---------------------------------------------------------------- dropout

@@ -269,3 +269,19 @@ def test_progress_bar_on_a_terminal_plain_lines_otherwise(monkeypatch, capsys):
     model.train(X, y, epochs=4, print_every=2)  # captured by pytest: not a terminal
     out = capsys.readouterr().out
     assert out.count("epoch: ") == 2 and "\r" not in out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_count_correct_is_the_books_argmax(dtype):
+    """Every class count (3 runs its own unrolled loop), with ties."""
+    from jitnet.kernels import program as P
+    rng = np.random.default_rng(7)
+    for k in (1, 2, 3, 4, 7):
+        # small integers: many ties, where the first maximum wins, as in np.argmax
+        out = rng.integers(0, 3, (50, k)).astype(dtype)
+        labels = rng.integers(0, k, 50)
+        expected = np.sum(np.argmax(out, axis=1) == labels)  # the book's predictions
+        onehot = np.eye(k, dtype=dtype)[labels]
+        for sparse, y_int in ((True, labels), (False, labels[:0])):
+            assert P.count_correct(P.ACC_CATEGORICAL, sparse, 0.0, out, y_int,
+                                   onehot) == (expected, 50)
