@@ -7,9 +7,10 @@
   fast-math set adds ``nnan``/``ninf``, and ``np.isnan`` then lies.
 * Kernels that divide by data (:func:`jit_dividing`: the loss gradients,
   Adagrad, RMSprop, Adam) use NumPy's error model: a division by zero
-  gives inf or NaN, as in the book, instead of raising ZeroDivisionError. Numba's default tests every divisor, which
-  also kept LLVM from vectorising: Adam's update of the spiral's 387
-  parameters took 1.1 us, now 0.15 us.
+  gives inf or NaN, as in the book, instead of raising ZeroDivisionError.
+  Numba's default tests every divisor, which also kept LLVM from
+  vectorising: Adam's update of the spiral's 387 parameters took 1.1 us,
+  now 0.15 us.
 
 It also guards against ``nnfs.init()``. That function replaces ``np.dot``,
 ``np.zeros``, ``np.eye`` and ``np.random.randn`` with Python closures. Numba
@@ -137,9 +138,9 @@ def jit_dividing(func):
     """As :func:`jit`, with NumPy's error model: ``x / 0`` is inf or NaN.
 
     For the kernels that divide by data: loss gradients (by predictions)
-    and the adaptive optimizers (per element). Not the default: compiling every kernel this way
-    made a cold start 1-3 s longer (measured, interleaved runs; cause not
-    pinned down).
+    and the adaptive optimizers (per element). Not the default: compiling
+    every kernel this way made a cold start 1-3 s longer (interleaved runs;
+    the cause was not pinned down).
     """
     return numba.njit(error_model="numpy", **OPTIONS)(func)
 

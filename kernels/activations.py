@@ -64,8 +64,8 @@ def softmax_forward(inputs, output):
     is one flat loop, which float32 runs vectorised (:mod:`.vecmath`). For
     three classes (the book's spiral and vertical data) the row width is
     passed as a constant, so LLVM unrolls the per-row loops and vectorises
-    across rows ((300, 3) float32: 2.4 -> 0.9 us); each such copy costs about
-    0.3 s of a cold start, so other widths share the general loops.
+    across rows ((300, 3) float32: 2.4 -> 0.9 us); the copy costs about
+    0.5 s of a cold start, so other widths share the general loops.
     """
     k = inputs.shape[1]
     flat_in, flat_out = inputs.ravel(), output.ravel()
