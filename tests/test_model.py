@@ -273,7 +273,7 @@ def test_progress_bar_on_a_terminal_plain_lines_otherwise(monkeypatch, capsys):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_count_correct_is_the_books_argmax(dtype):
-    """Every class count (3 runs its own unrolled loop), with ties."""
+    """Every class count, sparse and one-hot labels, with ties."""
     from jitnet.kernels import program as P
     rng = np.random.default_rng(7)
     for k in (1, 2, 3, 4, 7):
