@@ -9,7 +9,7 @@ from jitnet import workloads as W
 
 from .common import DTYPES, dense_layer, probabilities, rand, speedup
 
-LIBS = W.LIBRARIES
+LIBS = {name: W.library(name) for name in W.LIBRARIES}
 
 
 class _ForwardBackward:

@@ -7,6 +7,8 @@ from jitnet import workloads as W
 
 from .common import speedup
 
+FAST, BOOK = W.library("jitnet"), W.library("reference")
+
 SPIRAL_EPOCHS = 200
 
 
@@ -42,9 +44,9 @@ class SpiralModel(_JitnetVsReference, _PeakMemory):
     """
 
     def setup(self):
-        self.fast = W.spiral_model_train(W.fast, SPIRAL_EPOCHS)
-        self.book = W.spiral_model_train(W.book, SPIRAL_EPOCHS)
-        self.book_loop = W.spiral_book_loop(W.book, SPIRAL_EPOCHS)
+        self.fast = W.spiral_model_train(FAST, SPIRAL_EPOCHS)
+        self.book = W.spiral_model_train(BOOK, SPIRAL_EPOCHS)
+        self.book_loop = W.spiral_book_loop(BOOK, SPIRAL_EPOCHS)
 
     def track_speedup_over_book_loop(self):
         return speedup(self.book_loop, self.fast, repeat=3)
@@ -55,8 +57,8 @@ class SpiralBookLoop(_JitnetVsReference):
     """The book's per-layer loop through ``jitnet.nnfs`` vs ``jitnet.reference``."""
 
     def setup(self):
-        self.fast = W.spiral_book_loop(W.fast, SPIRAL_EPOCHS)
-        self.book = W.spiral_book_loop(W.book, SPIRAL_EPOCHS)
+        self.fast = W.spiral_book_loop(FAST, SPIRAL_EPOCHS)
+        self.book = W.spiral_book_loop(BOOK, SPIRAL_EPOCHS)
 
 
 class WideModel(_JitnetVsReference, _PeakMemory):
@@ -66,8 +68,8 @@ class WideModel(_JitnetVsReference, _PeakMemory):
     samples = 128 * 50
 
     def setup(self):
-        self.fast = W.wide_model_train(W.fast, self.samples)
-        self.book = W.wide_model_train(W.book, self.samples)
+        self.fast = W.wide_model_train(FAST, self.samples)
+        self.book = W.wide_model_train(BOOK, self.samples)
 
 
 def timeraw_import_and_first_epoch():

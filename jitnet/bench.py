@@ -3,7 +3,7 @@
 Every ratio compares timings taken side by side in this one process, after
 compilation, as medians over repeats. PyTorch and JAX columns appear when
 those libraries are importable; they are never dependencies. Start-up and
-peak memory are measured in fresh subprocesses.
+peak memory are medians over as many fresh subprocesses.
 """
 import json
 import os
@@ -67,7 +67,7 @@ print("{}")
 _PEAK_MEMORY = """
 import json, resource
 from jitnet import workloads as W
-run = W.wide_model_train(W.LIBRARIES[{lib!r}])
+run = W.wide_model_train(W.library({lib!r}))
 run()
 try:
     with open("/proc/self/status") as f:
@@ -92,37 +92,41 @@ def measure(quick=False, repeat=5, cold=True, out=print):
         out(f"  measured {name}")
 
     t = lambda run: None if run is None else median_time(run, repeat)  # noqa: E731
-    ref = t(W.spiral_book_loop(W.book, spiral_epochs)) * scale
-    model = t(W.spiral_model_train(W.fast, spiral_epochs)) * scale
+    fast, book = W.library("jitnet"), W.library("reference")
+    ref = t(W.spiral_book_loop(book, spiral_epochs)) * scale
+    model = t(W.spiral_model_train(fast, spiral_epochs)) * scale
     torch = t(_others.torch_spiral(spiral_epochs))
     jax = t(_others.jax_spiral(spiral_epochs))
     row(f"spiral 2-64-3, Adam, {SPIRAL_EPOCHS} epochs: Model.train", "s", ref, model,
         None if torch is None else torch * scale, None if jax is None else jax * scale,
         target="15x reference, 2x JAX, 10x PyTorch")
-    loop = t(W.spiral_book_loop(W.fast, spiral_epochs)) * scale
+    loop = t(W.spiral_book_loop(fast, spiral_epochs)) * scale
     row(f"spiral 2-64-3, {SPIRAL_EPOCHS} epochs: book loop via jitnet.nnfs", "s",
         ref, loop, target="5x reference")
     calls = 100
     row("softmax Jacobian backward, (300, 3), per call", "us",
-        t(W.softmax_backward(W.book, repeat=calls)) / calls * 1e6,
-        t(W.softmax_backward(W.fast, repeat=calls)) / calls * 1e6, target="100x reference")
+        t(W.softmax_backward(book, repeat=calls)) / calls * 1e6,
+        t(W.softmax_backward(fast, repeat=calls)) / calls * 1e6, target="100x reference")
     steps = wide_samples // W.WIDE_BATCH
     row(f"784-128-128-10, batch 128, {steps} steps ({threads} threads)", "s",
-        t(W.wide_model_train(W.book, wide_samples)),
-        t(W.wide_model_train(W.fast, wide_samples)),
+        t(W.wide_model_train(book, wide_samples)),
+        t(W.wide_model_train(fast, wide_samples)),
         t(_others.torch_wide(threads, wide_samples)),
         target="2x reference, 1.3x PyTorch")
-    if cold:
-        with tempfile.TemporaryDirectory() as cache:
-            wall, _ = _child(_FIRST_EPOCH, {"NUMBA_CACHE_DIR": cache})
-            row("start-up, empty cache: import + compile + first epoch", "s",
-                None, wall, target="<= 20 s")
-            wall, _ = _child(_FIRST_EPOCH, {"NUMBA_CACHE_DIR": cache})
-            row("start-up, cached: interpreter + import + first epoch", "s",
-                None, wall, target="<= 2 s")
-    if not quick:
-        mem = {lib: _child(_PEAK_MEMORY.format(lib=lib))[1]["kib"] / 1024
-               for lib in ("reference", "jitnet")}
+    if cold:  # each repeat: a fresh cache, compiled into, then loaded from
+        empty, cached = [], []
+        for _ in range(repeat):
+            with tempfile.TemporaryDirectory() as cache:
+                empty.append(_child(_FIRST_EPOCH, {"NUMBA_CACHE_DIR": cache})[0])
+                cached.append(_child(_FIRST_EPOCH, {"NUMBA_CACHE_DIR": cache})[0])
+        row("start-up, empty cache: import + compile + first epoch", "s",
+            None, statistics.median(empty), target="<= 20 s")
+        row("start-up, cached: interpreter + import + first epoch", "s",
+            None, statistics.median(cached), target="<= 2 s")
+    if not quick:  # each library in its own processes: the reference's load no Numba
+        mem = {lib: statistics.median(_child(_PEAK_MEMORY.format(lib=lib))[1]["kib"]
+                                      for _ in range(repeat)) / 1024
+               for lib in W.LIBRARIES}
         row("peak RSS, 784-128-128-10 epoch", "MiB", mem["reference"], mem["jitnet"],
             target="<= reference")
     return rows

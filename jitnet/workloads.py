@@ -6,11 +6,10 @@ would drift, e.g. into denormal floats, and time different arithmetic).
 Compilation and data generation happen in the builder, never in the callable.
 Data are seeded, so every run times the same arithmetic.
 """
+import importlib
+
 import numpy as np
 from nnfs.datasets import spiral_data
-
-import jitnet.nnfs as fast
-import jitnet.reference as book
 
 SPIRAL_LR, SPIRAL_DECAY = 0.05, 5e-7
 WIDE_LR, WIDE_DECAY = 0.001, 1e-3
@@ -116,4 +115,10 @@ def wide_model_train(lib, samples=WIDE_SAMPLES):
     return run
 
 
-LIBRARIES = {"jitnet": fast, "reference": book}
+# Imported by name, so that a process measuring the reference loads no Numba.
+LIBRARIES = {"jitnet": "jitnet.nnfs", "reference": "jitnet.reference"}
+
+
+def library(name):
+    """The module of book-named classes for ``name`` ("jitnet" or "reference")."""
+    return importlib.import_module(LIBRARIES[name])

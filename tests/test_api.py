@@ -35,6 +35,30 @@ def test_book_names_are_the_same_objects():
     assert set(BOOK_NAMES) <= set(namespace)
 
 
+def test_package_names_load_on_first_use():
+    namespace = {}
+    exec("from jitnet import *", namespace)
+    assert set(jn.__all__) == set(namespace) - {"__builtins__"}
+    assert set(jn.__all__) <= set(dir(jn))
+    assert namespace["Dense"] is jn.Dense and jn.kernels.seed_rng is not None
+    with pytest.raises(AttributeError, match="no_such_name"):
+        jn.no_such_name  # noqa: B018
+
+
+def test_the_reference_and_workloads_load_no_numba():
+    """The book's code alone, as a user runs it; bench measures its memory so.
+
+    A probe for ``jitnet.__main__`` must not import (and run) the command line.
+    """
+    script = ("import sys, jitnet.reference, jitnet.workloads\n"
+              "print(hasattr(jitnet, '__main__'),"
+              " [m for m in ('numba', 'llvmlite', 'scipy') if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False []"
+
+
 def test_seed_repeats_weights_and_dropout_masks():
     def draw():
         jn.seed(123)
@@ -207,7 +231,7 @@ def test_accuracy_metrics():
 @pytest.mark.parametrize("order", ["nnfs.init() first", "jitnet first"])
 def test_kernels_compile_after_nnfs_init(order, tmp_path):
     """nnfs.init() replaces np.dot; compiled kernels must not pick that up."""
-    lines = ["import nnfs", "nnfs.init()", "import jitnet as jn"]
+    lines = ["import nnfs", "nnfs.init()", "import jitnet as jn; jn.kernels"]
     if order == "jitnet first":
         lines = [lines[2], lines[0], lines[1]]
     script = "\n".join(lines) + textwrap.dedent("""
