@@ -144,8 +144,9 @@ def _ratio(slow, fast):
 
 def table(rows):
     """The results as a Markdown table."""
-    lines = ["| workload | book NumPy | jitnet | speedup | PyTorch | vs PyTorch | JAX | vs JAX | target |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    header = ["workload", "book NumPy", "jitnet", "speedup", "PyTorch", "vs PyTorch",
+              "JAX", "vs JAX", "target"]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for r in rows:
         u = r["unit"]
         lines.append(
