@@ -6,7 +6,7 @@ objects under the book's names; ``jitnet.reference`` is the plain NumPy book.
 
 The names below are imported on first use (PEP 562), so that
 ``import jitnet.reference`` loads NumPy only: importing Numba and SciPy costs
-a process about 77 MiB and half a second, which the book's code never needs
+a process about 77 MiB and 0.4 s, which the book's code never needs
 (and which would inflate the reference's side of ``python -m jitnet bench``).
 """
 import importlib
