@@ -190,4 +190,3 @@ class Compilation:
 def main(dtype):
     """The helper's work: compile the backward half of the plan for ``dtype``."""
     compile_all(plan(dtype)[2])
-
