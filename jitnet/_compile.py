@@ -62,9 +62,9 @@ def plan(dtype):
     # calls it. That finds the small backward kernels in the cache: this
     # process compiles them first.
     helper = [
-        (D._backward, (a2, a2, a2, a2, d, d, d, d, a2, a2, a2, b, b)),
-        (P.backward, (T.int64[:, ::1], T.float64[:, ::1], a1, a1, a1, a1, a1, a2, i, b, b,
-                      i1, a2)),
+        (D._backward, (a2, a2, a2, a2, d, d, d, d, a2, a2, a2, b, b, d)),
+        (P.backward, (T.int64[:, ::1], f1, T.float64[:, ::1], a1, a1, a1, a1, a1, a2, i,
+                      b, b, i1, a2)),
         (O.sgd_update, (a1, a1, d)), (O.sgd_momentum_update, (a1, a1, a1, d, d)),
         (O.adagrad_update, (a1, a1, a1, d, d)), (O.rmsprop_update, (a1, a1, a1, d, d, d)),
         (O.adam_update, (a1, a1, a1, a1, d, d, d, d, d)),
@@ -81,7 +81,8 @@ def plan(dtype):
         (A.copy_values, (a1, a1)), (A.copy_values, (a2, a2)), (A.linear_forward, (a2, a2)),
         (A.relu_forward, (a2, a2)), (A.sigmoid_forward, (a2, a2)),
         (A.softmax_forward, (a2, a2)), (D.dense_forward, (a2, a2, a2, a2)),
-        (R.dropout_forward, (a2, d, a2, a2)), (L.cce_forward_sparse, (a2, i1, a1)),
+        (R.dropout_forward, (a2, d, a2, a2)), (R.relu_dropout_forward, (a2, d)),
+        (L.cce_forward_sparse, (a2, i1, a1)),
         (L.cce_forward_onehot, (a2, a2, a1)), (L.bce_forward, (a2, a2, a1)),
         (L.mse_forward, (a2, a2, a1)), (L.mae_forward, (a2, a2, a1)),
         (D.regularization_loss, (a2, d, d)),

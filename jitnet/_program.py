@@ -68,12 +68,16 @@ class Program:
                 w_off, b_off = offset, offset + n_in * width
                 offset = b_off + width
                 d_index = dense.index(layer)
-            rows.append([op, w_in, width, w_off, b_off, d_index, 0, 0])
+            rows.append([op, w_in, width, w_off, b_off, d_index, 0, 0, 0])
             widths.append(width)
         self.n_outputs = width
         self.tape = np.array(rows, dtype=np.int64).reshape(-1, P.TAPE_COLUMNS)
         self._widths = np.array(widths, dtype=np.int64)
         self._is_dropout = self.tape[:, P.T_OP] == P.OP_DROPOUT
+        ops = self.tape[:, P.T_OP]
+        for i in range(1, len(ops) - 1):  # see T_FUSED in kernels/program.py
+            self.tape[i, P.T_FUSED] = (ops[i] == P.OP_DROPOUT and ops[i - 1] == P.OP_RELU
+                                       and ops[i + 1] == P.OP_DENSE)
         self.keep = np.array([layer.rate if isinstance(layer, Dropout) else 1.0
                               for layer in layers])
         self.regs = np.array([[d.weight_regularizer_l1, d.weight_regularizer_l2,
@@ -131,6 +135,11 @@ class Program:
             return
         self.capacity = rows
         starts = np.concatenate(([0], np.cumsum(self._widths)[:-1])) * rows
+        # A fused ReLU + dropout overwrites the Dense output before it, which
+        # nothing else reads (kernels/program.py, T_FUSED): one block less.
+        fused = np.flatnonzero(self.tape[:, P.T_FUSED])
+        fused = fused[(fused >= 2) & (self.tape[fused - 2, P.T_OP] == P.OP_DENSE)]
+        starts[fused] = starts[fused - 2]
         self.tape[:, P.T_ACT] = starts
         mask_widths = np.where(self._is_dropout, self._widths, 0)
         self.tape[:, P.T_MASK] = np.concatenate(([0], np.cumsum(mask_widths)[:-1])) * rows

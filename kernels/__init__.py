@@ -13,7 +13,7 @@ from .checks import all_finite, label_bounds
 from .dense import (BLAS_MIN_FLOPS, add_regularization_gradient,
                     dense_backward, dense_forward,
                     regularization_loss, relu_dense_backward)
-from .dropout import dropout_backward, dropout_forward, seed_rng
+from .dropout import dropout_backward, dropout_forward, relu_dropout_forward, seed_rng
 from .vecmath import exp_nonpositive_f32, log_normal_f32
 from .losses import (bce_backward, bce_forward, cce_backward_onehot,
                      cce_backward_sparse, cce_forward_onehot,

@@ -34,6 +34,12 @@ from ._jit import dot, jit, jit_inline
 #: with benchmarks/bench_kernels.py (the loops win up to about 64x128x128).
 BLAS_MIN_FLOPS = 1_000_000
 
+#: ... but only when both weight dimensions are wider than this. With two
+#: inputs (chapter 18's first layer, 3000x2 @ 2x512) or three outputs (its
+#: second, 3000x512 @ 512x3) BLAS has too little to block over, and the
+#: loops do in one pass what BLAS then a bias or mask pass do in two.
+BLAS_MIN_WIDTH = 4
+
 #: A weight dimension at least this wide makes a good vectorised inner loop.
 WIDE = 16
 
@@ -45,6 +51,12 @@ GROUP = 3
 # The private helpers below are inlined by Numba into dense_forward and
 # _backward (see jit_inline): compiled on their own, each was one more
 # compilation whose code the callers' modules then re-optimised.
+
+
+@jit_inline
+def _use_blas(n, n_in, n_out):
+    """True when the product goes to BLAS (:data:`BLAS_MIN_FLOPS`, :data:`BLAS_MIN_WIDTH`)."""
+    return n * n_in * n_out >= BLAS_MIN_FLOPS and min(n_in, n_out) >= BLAS_MIN_WIDTH
 
 
 @jit_inline
@@ -228,15 +240,16 @@ def _narrow_weight_gradient(inputs, dvalues, dweights, dbiases):
 
 
 @jit_inline
-def _narrow_input_gradient(dvalues, wt, inputs, dinputs, relu_inputs):
-    """``dinputs = dvalues @ wt[:n_out]`` (times ``inputs > 0`` when ``relu_inputs``).
+def _narrow_input_gradient(dvalues, wt, inputs, dinputs, relu_inputs, mask_scale):
+    """``dinputs = dvalues @ wt[:n_out]`` (times ``mask_scale * (inputs > 0)``
+    when ``relu_inputs``).
 
     For at most GROUP outputs (``wt`` zero-padded to GROUP rows): one pass
     over each input row, with the ReLU mask applied in that same pass.
     """
     n, n_in = dinputs.shape
     n_out = dvalues.shape[1]
-    zero, one = dinputs.dtype.type(0), dinputs.dtype.type(1)
+    zero, scale = dinputs.dtype.type(0), dinputs.dtype.type(mask_scale)
     w0, w1, w2 = wt[0], wt[1], wt[2]
     for i in range(n):
         d, x, row = dvalues[i], inputs[i], dinputs[i]
@@ -246,7 +259,7 @@ def _narrow_input_gradient(dvalues, wt, inputs, dinputs, relu_inputs):
             # a conditional or masked store (slow; see _backward).
             for k in range(n_in):
                 row[k] = (d0 * w0[k] + d1 * w1[k] + d2 * w2[k]) * (
-                    one if x[k] > zero else zero)
+                    scale if x[k] > zero else zero)
         else:
             for k in range(n_in):
                 row[k] = d0 * w0[k] + d1 * w1[k] + d2 * w2[k]
@@ -266,7 +279,7 @@ def dense_forward(inputs, weights, biases, output):
     n, n_in = inputs.shape
     n_out = weights.shape[1]
     zero = inputs.dtype.type(0)  # keeps float32 sums in float32 (SIMD width)
-    if n * n_in * n_out >= BLAS_MIN_FLOPS:
+    if _use_blas(n, n_in, n_out):
         dot(inputs, weights, output)
         for i in range(n):
             for j in range(n_out):
@@ -301,11 +314,18 @@ def dense_forward(inputs, weights, biases, output):
 
 @jit
 def _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
-              bias_l2, dweights, dbiases, dinputs, need_dinputs, relu_inputs):
-    """The body of :func:`dense_backward` and :func:`relu_dense_backward`."""
+              bias_l2, dweights, dbiases, dinputs, need_dinputs, relu_inputs,
+              mask_scale):
+    """The body of :func:`dense_backward` and :func:`relu_dense_backward`.
+
+    With ``relu_inputs``, ``dinputs`` is multiplied by ``mask_scale`` where
+    ``inputs > 0`` and zeroed elsewhere: 1 for a ReLU before this layer; for
+    a ReLU then dropout (the Model's program), ``1 / keep_rate``, the dropout
+    output being > 0 exactly where both kept the value.
+    """
     n, n_in = inputs.shape
     n_out = weights.shape[1]
-    big = n * n_in * n_out >= BLAS_MIN_FLOPS
+    big = _use_blas(n, n_in, n_out)
     wide = _wide(n_in, n_out)
     zero = inputs.dtype.type(0)
     # dweights = inputs.T @ dvalues, inner loop along the wider axis
@@ -332,6 +352,7 @@ def _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
     if not need_dinputs:
         return
     # dinputs = dvalues @ weights.T (times the ReLU mask inputs > 0)
+    scale = inputs.dtype.type(mask_scale)
     if wide and not big:  # dot products over the wide n_out axis
         for i in range(n):
             d = dvalues[i]
@@ -343,11 +364,11 @@ def _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
                 acc = zero
                 for j in range(n_out):
                     acc += d[j] * w[j]
-                dinputs[i, k] = acc
+                dinputs[i, k] = acc * scale  # scale is 1 without a mask
         return
     if not big and n_out <= GROUP:  # very narrow: loops, the mask fused in
         _narrow_input_gradient(dvalues, _padded_transpose(weights), inputs,
-                               dinputs, relu_inputs)
+                               dinputs, relu_inputs, mask_scale)
         return
     # Large, or narrow with more outputs than GROUP: BLAS won against every
     # loop order we tried there (128x10 @ 10x128 with the mask: 8.4 us in
@@ -359,11 +380,10 @@ def _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
         # mispredicts on ReLU patterns (measured 3x slower). Only an infinite
         # gradient behaves differently (inf * 0 is NaN, not 0), and by then the
         # loss is not finite and training stops with FloatingPointError.
-        one = inputs.dtype.type(1)
         for i in range(n):
             row, x = dinputs[i], inputs[i]
             for k in range(n_in):
-                row[k] *= one if x[k] > zero else zero
+                row[k] *= scale if x[k] > zero else zero
 
 
 @jit
@@ -390,7 +410,7 @@ def dense_backward(inputs, weights, biases, dvalues, weight_l1, weight_l2,
     need_dinputs : bool
     """
     _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
-              bias_l2, dweights, dbiases, dinputs, need_dinputs, False)
+              bias_l2, dweights, dbiases, dinputs, need_dinputs, False, 1.0)
 
 
 @jit
@@ -404,7 +424,7 @@ def relu_dense_backward(inputs, weights, biases, dvalues, weight_l1, weight_l2,
     where the ReLU's input was, so no other array is needed.
     """
     _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
-              bias_l2, dweights, dbiases, dinputs, True, True)
+              bias_l2, dweights, dbiases, dinputs, True, True, 1.0)
 
 
 @jit

@@ -96,11 +96,8 @@ def test_relu_dense_backward(seed, n, n_in, n_out, dtype, l2):
     assert_close(dx, relu.dinputs, dtype)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_dense_blas_path_matches_loops(dtype):
-    """Both sides of BLAS_MIN_FLOPS give the reference's answer."""
-    n, n_in, n_out = 128, 128, 128  # above the threshold
-    assert n * n_in * n_out >= K.BLAS_MIN_FLOPS
+def _check_dense_and_relu_mask(n, n_in, n_out, dtype, scale=1.0):
+    """Forward and backward of one shape against the twin, and the fused ReLU mask."""
     x, w = rand(0, (n, n_in), dtype), rand(1, (n_in, n_out), dtype)
     b, dv = rand(2, (1, n_out), dtype), rand(3, (n, n_out), dtype)
     out, dw, db, dx = (np.empty((n, n_out), dtype), np.empty_like(w),
@@ -110,12 +107,33 @@ def test_dense_blas_path_matches_loops(dtype):
     ref = _ref_dense(w, b, 1e-4, 5e-4, 0., 5e-4)
     ref.forward(x)
     ref.backward(dv)
-    assert_close(out, ref.output, dtype)
-    assert_close(dw, ref.dweights, dtype)
-    assert_close(dx, ref.dinputs, dtype)
-    relu_x = np.maximum(x, 0)  # and the fused ReLU mask on the BLAS path
+    assert_close(out, ref.output, dtype, scale)
+    assert_close(dw, ref.dweights, dtype, scale)
+    assert_close(db, ref.dbiases, dtype, scale)
+    assert_close(dx, ref.dinputs, dtype, scale)
+    relu_x = np.maximum(x, 0)
     K.relu_dense_backward(relu_x, w, b, dv, 0., 0., 0., 0., dw, db, dx)
     np.testing.assert_array_equal(dx[relu_x == 0], 0)
+    assert_close(dx[relu_x > 0], (dv @ w.T)[relu_x > 0], dtype, scale)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_blas_path_matches_loops(dtype):
+    """Both sides of BLAS_MIN_FLOPS give the reference's answer."""
+    n, n_in, n_out = 128, 128, 128  # above the threshold
+    assert n * n_in * n_out >= K.BLAS_MIN_FLOPS
+    _check_dense_and_relu_mask(n, n_in, n_out, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_in, n_out", [(2, 1024), (1024, 3), (1, 2048), (900, 2)])
+def test_dense_thin_large_products_use_loops(n_in, n_out, dtype):
+    """Over BLAS_MIN_FLOPS but with a weight side under BLAS_MIN_WIDTH
+    (chapter 18's 2 -> 512 and 512 -> 3 layers): the loops' answer, masks included."""
+    n = 600
+    assert n * n_in * n_out >= K.BLAS_MIN_FLOPS
+    assert min(n_in, n_out) < K.dense.BLAS_MIN_WIDTH
+    _check_dense_and_relu_mask(n, n_in, n_out, dtype, scale=4.0)  # sums of 600-1024 terms
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -410,15 +428,100 @@ def test_dropout(seed, n, k, dtype, rate):
     np.testing.assert_array_equal(again, mask)
 
 
-def test_dropout_keeps_the_expected_share():
+def _masks(keep, shape=(400, 250), calls=1, seed=1):
+    """``calls`` consecutive masks from one seed, as booleans (kept)."""
+    x = np.ones(shape, np.float32)
+    K.seed_rng(seed)
+    kept = []
+    for _ in range(calls):
+        mask, out = np.empty_like(x), np.empty_like(x)
+        K.dropout_forward(x, keep, mask, out)
+        kept.append(mask != 0)
+    return kept
+
+
+@pytest.mark.parametrize("keep", [0.9, 0.7, 0.5, 0.1, 0.001])
+def test_dropout_keeps_the_expected_share(keep):
     x = np.ones((400, 250), np.float32)
     mask, out = np.empty_like(x), np.empty_like(x)
     K.seed_rng(1)
-    K.dropout_forward(x, 0.7, mask, out)
-    kept = np.mean(mask != 0)
-    # 100k Bernoulli(0.7) draws: the standard deviation of the share is 0.0014.
-    assert abs(kept - 0.7) < 0.01
-    assert abs(out.mean() - 1.0) < 0.02
+    K.dropout_forward(x, keep, mask, out)
+    # n Bernoulli(keep) draws: the share's standard deviation is sqrt(p q / n);
+    # 5 of them would be exceeded by chance once in 1.7 million runs.
+    sd = np.sqrt(keep * (1 - keep) / x.size)
+    assert abs(np.mean(mask != 0) - keep) < 5 * sd
+    assert abs(out.mean() - 1.0) < 5 * sd / keep
+
+
+def test_dropout_keep_rate_is_exact_over_many_masks():
+    """200 masks of 100k draws each (20M): the pooled share within 5 sd."""
+    keep = 0.9
+    kept = _masks(keep, calls=200, seed=7)
+    share = np.mean([m.mean() for m in kept])
+    sd = np.sqrt(keep * (1 - keep) / (len(kept) * kept[0].size))
+    assert abs(share - keep) < 5 * sd
+    # The per-mask shares scatter as independent binomials do.
+    spread = np.std([m.mean() for m in kept])
+    assert 0.7 < spread / np.sqrt(keep * (1 - keep) / kept[0].size) < 1.3
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9])
+def test_dropout_masks_are_independent(keep):
+    """Neighbours, rows and consecutive calls: pair frequencies as for independent draws.
+
+    For each pairing (element i with i+1, with i+250 (the next row), with i+1024,
+    and with the same element of the next call's mask) the 2x2 table of
+    kept/dropped pairs must pass a chi-square test of independence, and the
+    correlation must be within 5 sd of 0.
+    """
+    first, second = _masks(keep, calls=2, seed=3)
+    a = first.ravel()
+    pairs_ = {"neighbour": (a[:-1], a[1:]), "next row": (a[:-250], a[250:]),
+              "1024 apart": (a[:-1024], a[1024:]), "next call": (a, second.ravel())}
+    for name, (u, v) in pairs_.items():
+        n = u.size
+        corr = np.corrcoef(u, v)[0, 1]
+        assert abs(corr) < 5 / np.sqrt(n), (name, corr)
+        observed = np.array([[np.sum(u & v), np.sum(u & ~v)],
+                             [np.sum(~u & v), np.sum(~u & ~v)]], dtype=float)
+        expected = np.outer(observed.sum(1), observed.sum(0)) / n
+        chi2 = np.sum((observed - expected) ** 2 / expected)
+        assert chi2 < 24.0, (name, chi2)  # 1 degree of freedom: p < 1e-6
+
+
+def test_dropout_masks_differ_between_calls_and_seeds():
+    one, two = _masks(0.5, calls=2, seed=5)
+    assert not np.array_equal(one, two)
+    again = _masks(0.5, calls=2, seed=5)
+    np.testing.assert_array_equal(again[0], one)
+    np.testing.assert_array_equal(again[1], two)
+    assert not np.array_equal(_masks(0.5, seed=6)[0], one)
+
+
+@pairs("relu_dropout_forward")
+@given(seeds, samples, widths, dtypes, st.sampled_from([0.1, 0.5, 0.9]))
+def test_relu_dropout_forward(seed, n, k, dtype, rate):
+    """The fused, in-place ReLU + dropout equals the two kernels, and the book's
+    two layers."""
+    x = rand(seed, (n, k), dtype)
+    keep = 1 - rate
+    relu, mask, expected = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+    K.relu_forward(x, relu)
+    K.seed_rng(seed)
+    K.dropout_forward(relu, keep, mask, expected)
+    fused = x.copy()
+    K.seed_rng(seed)
+    K.relu_dropout_forward(fused, keep)  # in place
+    np.testing.assert_array_equal(fused, expected)
+    ref_relu, ref_drop = R.Activation_ReLU(), R.Layer_Dropout(rate)
+    ref_relu.forward(x)
+    original = np.random.binomial
+    np.random.binomial = lambda n_, p_, size=None: (mask != 0).astype(np.int64)
+    try:
+        ref_drop.forward(ref_relu.output)
+    finally:
+        np.random.binomial = original
+    assert_close(fused, ref_drop.output, dtype)
 
 
 # ------------------------------------------------------------- optimizers

@@ -112,6 +112,37 @@ def test_validation_figures_match_the_reference():
     np.testing.assert_allclose(h_fast.val_accuracy, h_book["val_accuracy"])
 
 
+def train_per_layer(layers, optimizer, X, y, epochs, batch):
+    """The book's per-layer loop (softmax + CCE head) over ``layers``."""
+    fused = jn.SoftmaxCategoricalCrossentropy()
+    dense = [layer for layer in layers if isinstance(layer, jn.Dense)]
+    for _ in range(epochs):
+        for start in range(0, len(X), batch):
+            out = X[start:start + batch]
+            for layer in layers:
+                layer.forward(out)
+                out = layer.output
+            fused.forward(out, y[start:start + batch])
+            fused.backward(fused.output, y[start:start + batch])
+            grad = fused.dinputs
+            for layer in reversed(layers):
+                layer.backward(grad)
+                grad = layer.dinputs
+            optimizer.pre_update_params()
+            for layer in dense:
+                optimizer.update_params(layer)
+            optimizer.post_update_params()
+    return dense
+
+
+def assert_same_parameters(model, dense, dtype):
+    """The Model's trainable layers hold ``dense``'s parameters."""
+    rtol = 1e-5 if dtype == np.float32 else 1e-9  # FMA contraction may differ when inlined
+    for layer, reference in zip(model.trainable_layers, dense):
+        np.testing.assert_allclose(layer.weights, reference.weights, rtol=rtol, atol=rtol * 1e-2)
+        np.testing.assert_allclose(layer.biases, reference.biases, rtol=rtol, atol=rtol * 1e-2)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_compiled_path_equals_the_per_layer_path(dtype):
     """Same seed and steps, dropout included: the same parameters."""
@@ -123,29 +154,46 @@ def test_compiled_path_equals_the_per_layer_path(dtype):
     layers = build(0, "categorical", "adam", dtype=dtype, dropout=0.2).layers
     model.train(X, y, epochs=20, batch_size=64, verbose=False)
     jn.kernels.seed_rng(11)  # replay the same dropout masks
-    fused, opt = jn.SoftmaxCategoricalCrossentropy(), OPTIMIZERS["adam"]
-    optimizer = opt[0](**opt[2])
-    dense = [layer for layer in layers if isinstance(layer, jn.Dense)]
-    for _ in range(20):
-        for start in range(0, len(X), 64):
-            out = X[start:start + 64]
-            for layer in layers[:-1]:
-                layer.forward(out)
-                out = layer.output
-            fused.forward(out, y[start:start + 64])
-            fused.backward(fused.output, y[start:start + 64])
-            grad = fused.dinputs
-            for layer in reversed(layers[:-1]):
-                layer.backward(grad)
-                grad = layer.dinputs
-            optimizer.pre_update_params()
-            for layer in dense:
-                optimizer.update_params(layer)
-            optimizer.post_update_params()
-    rtol = 1e-5 if dtype == np.float32 else 1e-9  # FMA contraction may differ when inlined
-    for layer, reference in zip(model.trainable_layers, dense):
-        np.testing.assert_allclose(layer.weights, reference.weights, rtol=rtol, atol=rtol * 1e-2)
-        np.testing.assert_allclose(layer.biases, reference.biases, rtol=rtol, atol=rtol * 1e-2)
+    opt = OPTIMIZERS["adam"]
+    dense = train_per_layer(layers[:-1], opt[0](**opt[2]), X, y, 20, 64)
+    assert_same_parameters(model, dense, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch, lead", [(64, False), (256, False), (64, True)])
+def test_relu_dropout_chains_equal_the_per_layer_path(batch, lead, dtype):
+    """ReLU + dropout before a Dense run fused in the program, in place over
+    the Dense output before them (no ReLU output, no mask; the Dense backward
+    applies ``(output > 0) / keep``). Through a first layer, a wide one (BLAS
+    at batch 256, loops at 64) and a narrow one, and (``lead``) a ReLU and
+    dropout on the input itself, which is copied rather than overwritten,
+    the parameters must equal the per-layer path's with the same masks."""
+    np.random.seed(0)
+    X, y = spiral_data(samples=128, classes=3)
+    X = X.astype(dtype)
+
+    def layers():
+        np.random.seed(1)
+        return [jn.ReLU(), jn.Dropout(0.25)] * lead + [
+                jn.Dense(2, 64, weight_regularizer_l2=5e-4, dtype=dtype), jn.ReLU(),
+                jn.Dropout(0.3), jn.Dense(64, 64, dtype=dtype), jn.ReLU(),
+                jn.Dropout(0.2), jn.Dense(64, 3, dtype=dtype)]
+
+    model = jn.Model()
+    for layer in layers():
+        model.add(layer)
+    model.add(jn.Softmax())
+    model.set(loss=jn.CategoricalCrossentropy(), optimizer=jn.Adam(learning_rate=0.01),
+              accuracy=jn.CategoricalAccuracy())
+    model.finalize()
+    by_layer = layers()
+    jn.seed(5)
+    X_before = X.copy()
+    model.train(X, y, epochs=3, batch_size=batch, verbose=False)
+    np.testing.assert_array_equal(X, X_before)  # the data is never overwritten
+    jn.seed(5)
+    dense = train_per_layer(by_layer, jn.Adam(learning_rate=0.01), X, y, 3, batch)
+    assert_same_parameters(model, dense, dtype)
 
 
 def test_book_api_attributes_and_printing(capsys):
