@@ -14,6 +14,7 @@ from .kernels import all_finite, label_bounds
 #: dtype for data that arrives as integers or booleans (``nnfs.init()``'s choice).
 DEFAULT_DTYPE = np.dtype(np.float32)
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_F32, _F64 = FLOAT_DTYPES
 
 
 def float_dtype(dtype):
@@ -22,6 +23,21 @@ def float_dtype(dtype):
     if dt not in FLOAT_DTYPES:
         raise TypeError(f"dtype must be float32 or float64, got {dt}")
     return dt
+
+
+def is_float_batch(value, dtype=None):
+    """True for what the kernels take as is: a non-empty, C-contiguous, 2-D
+    ``np.ndarray`` of exactly ``dtype`` (float32 or float64 if omitted).
+
+    The per-layer calls' fast path, cheaper than :func:`as_float_array` (a
+    few attribute reads, no conversion); anything else goes through that
+    function. Dtypes are compared with ``is``: NumPy's built-in float dtypes
+    are singletons, and an equal copy just takes the slower path.
+    """
+    return (type(value) is np.ndarray and value.ndim == 2
+            and (value.dtype is dtype if dtype is not None
+                 else value.dtype is _F32 or value.dtype is _F64)
+            and value.flags.c_contiguous and value.size != 0)
 
 
 def as_float_array(value, where, name, *, dtype=None, ndim=2):
@@ -77,20 +93,34 @@ def check_same_shape(where, name, arr, other_name, other):
             f" {other.shape}; they must match")
 
 
-def as_targets(y_true, where, y_pred):
+def as_targets(y_true, where, y_pred, *, check_finite=True):
     """Targets for BCE, MSE and MAE: the predictions' shape and dtype.
 
     A 1-D ``y_true`` is accepted for single-output predictions ``(n, 1)`` and
     reshaped; any other shape mismatch raises (NumPy would broadcast
     ``(n,)`` against ``(n, 1)`` into ``(n, n)`` and silently give a wrong loss).
+    NaN or inf raise, unless ``check_finite=False``: for a caller that runs
+    :func:`check_finite_targets` itself when its result shows the need
+    (integer targets are finite, so they are never scanned).
     """
-    y = as_float_array(y_true, where, "y_true", dtype=y_pred.dtype, ndim=None)
-    if y.ndim == 1 and y_pred.shape == (y.shape[0], 1):
-        y = y.reshape(-1, 1)
-    check_same_shape(where, "y_true", y, "y_pred", y_pred)
+    y = y_true
+    if not (type(y) is np.ndarray and y.dtype is y_pred.dtype
+            and y.flags.c_contiguous and y.shape == y_pred.shape):
+        y = as_float_array(y_true, where, "y_true", dtype=y_pred.dtype, ndim=None)
+        if y.ndim == 1 and y_pred.shape == (y.shape[0], 1):
+            y = y.reshape(-1, 1)
+        check_same_shape(where, "y_true", y, "y_pred", y_pred)
+        if getattr(y_true, "dtype", None) is not None and y_true.dtype.kind in "biu":
+            return y  # converted from integers (the book's labels): finite
+    if check_finite:
+        check_finite_targets(y, where)
+    return y
+
+
+def check_finite_targets(y, where):
+    """Raise ValueError if the float array ``y`` holds NaN or inf."""
     if not all_finite(y):
         raise ValueError(f"{where}: y_true (shape {y.shape}) holds NaN or inf")
-    return y
 
 
 def as_class_labels(y_true, where, n_samples, n_classes, dtype):
@@ -102,6 +132,13 @@ def as_class_labels(y_true, where, n_samples, n_classes, dtype):
         ``intp`` indices, all in ``[0, n_classes)``, or a C-contiguous
         ``(n, k)`` float array of ``dtype``.
     """
+    if (type(y_true) is np.ndarray and y_true.ndim == 1 and y_true.dtype.kind in "iu"
+            and y_true.flags.c_contiguous and y_true.shape[0] == n_samples and n_samples):
+        # The book's case, one pass over the labels (memory safety: kernels
+        # index with them unchecked); anything else, errors included, below.
+        low, high = label_bounds(y_true)
+        if low >= 0 and high < n_classes:
+            return y_true
     y = y_true if isinstance(y_true, np.ndarray) else np.asarray(y_true)
     if y.dtype.kind not in "biuf":
         raise TypeError(f"{where}: y_true must hold class indices or one-hot"

@@ -7,7 +7,7 @@ Inputs keep a float32/float64 dtype; anything else becomes float32.
 import numpy as np
 
 from . import kernels as K
-from ._validate import as_float_array, check_same_shape
+from ._validate import as_float_array, check_same_shape, is_float_batch
 
 
 class _Activation:
@@ -23,28 +23,35 @@ class _Activation:
         cls._backward_name = f"{cls.__name__}.backward"
 
     def _forward_input(self, inputs):
-        self.inputs = as_float_array(inputs, self._forward_name, "inputs", ndim=self._ndim)
-        self.output = np.empty_like(self.inputs)
-        return self.inputs
+        """Set ``.inputs`` (checked) and a new ``.output``; return both."""
+        x = inputs if is_float_batch(inputs) else as_float_array(
+            inputs, self._forward_name, "inputs", ndim=self._ndim)
+        self.inputs = x
+        self.output = out = np.empty_like(x)
+        return x, out
 
     def _backward_input(self, dvalues):
-        where = self._backward_name
+        """Check ``dvalues`` against the forward output; set a new ``.dinputs``."""
         ref = self.output
-        d = as_float_array(dvalues, where, "dvalues", dtype=ref.dtype, ndim=None)
-        check_same_shape(where, "dvalues", d, "the forward output", ref)
-        self.dinputs = np.empty_like(d)
-        return d
+        d = dvalues
+        if not (type(d) is np.ndarray and d.dtype is ref.dtype
+                and d.flags.c_contiguous and d.shape == ref.shape):
+            where = self._backward_name
+            d = as_float_array(d, where, "dvalues", dtype=ref.dtype, ndim=None)
+            check_same_shape(where, "dvalues", d, "the forward output", ref)
+        self.dinputs = out = np.empty_like(d)
+        return d, out
 
 
 class ReLU(_Activation):
     """Rectified linear unit, ``max(0, x)``."""
 
     def forward(self, inputs, training=True):
-        K.relu_forward(self._forward_input(inputs), self.output)
+        K.relu_forward(*self._forward_input(inputs))
 
     def backward(self, dvalues):
         """Pass ``dvalues`` where the input was positive, else 0."""
-        K.relu_backward(self.inputs, self._backward_input(dvalues), self.dinputs)
+        K.relu_backward(self.inputs, *self._backward_input(dvalues))
 
     def predictions(self, outputs):
         return outputs
@@ -56,11 +63,11 @@ class Softmax(_Activation):
     _ndim = 2
 
     def forward(self, inputs, training=True):
-        K.softmax_forward(self._forward_input(inputs), self.output)
+        K.softmax_forward(*self._forward_input(inputs))
 
     def backward(self, dvalues):
         """``dinputs[i] = J_i @ dvalues[i]`` with ``J_i = diag(s_i) - s_i s_i^T``."""
-        K.softmax_backward(self.output, self._backward_input(dvalues), self.dinputs)
+        K.softmax_backward(self.output, *self._backward_input(dvalues))
 
     def predictions(self, outputs):
         """The class with the highest probability, ``(n,)``."""
@@ -71,11 +78,11 @@ class Sigmoid(_Activation):
     """Logistic function ``1 / (1 + exp(-x))``, computed without overflow."""
 
     def forward(self, inputs, training=True):
-        K.sigmoid_forward(self._forward_input(inputs), self.output)
+        K.sigmoid_forward(*self._forward_input(inputs))
 
     def backward(self, dvalues):
         """``dinputs = dvalues * (1 - s) * s``."""
-        K.sigmoid_backward(self.output, self._backward_input(dvalues), self.dinputs)
+        K.sigmoid_backward(self.output, *self._backward_input(dvalues))
 
     def predictions(self, outputs):
         """1 where the probability exceeds 0.5, else 0 (ints, as the book)."""
@@ -86,10 +93,10 @@ class Linear(_Activation):
     """Identity, the output activation of regression models."""
 
     def forward(self, inputs, training=True):
-        K.linear_forward(self._forward_input(inputs), self.output)
+        K.linear_forward(*self._forward_input(inputs))
 
     def backward(self, dvalues):
-        K.linear_backward(self._backward_input(dvalues), self.dinputs)
+        K.linear_backward(*self._backward_input(dvalues))
 
     def predictions(self, outputs):
         return outputs

@@ -8,20 +8,30 @@ import numpy as np
 
 from . import kernels as K
 from ._validate import (as_float_array, check_positive_int, check_real,
-                        check_same_shape, float_dtype)
+                        check_same_shape, float_dtype, is_float_batch)
 
 
-def _writable_like(buffer, like):
-    """``buffer`` if the kernel may write ``like``'s result into it, else a new one.
+def _reusable(buffer, like):
+    """True if a kernel may write ``like``'s result into ``buffer``.
 
     The kernels write without bounds checks, so a buffer a user replaced
     (another shape, dtype or layout, or read-only) is never reused.
     """
-    if (isinstance(buffer, np.ndarray) and buffer.shape == like.shape
+    return (isinstance(buffer, np.ndarray) and buffer.shape == like.shape
             and buffer.dtype == like.dtype and buffer.flags.c_contiguous
-            and buffer.flags.writeable):
-        return buffer
-    return np.empty_like(like)
+            and buffer.flags.writeable)
+
+
+def _adjacent(shape, next_shape, dtype):
+    """Two new arrays, the second right after the first in one block of memory.
+
+    A Dense layer's weights and biases (and their gradients) are made this
+    way, so an optimizer can update both in one kernel call (see
+    ``jitnet.optimizers._joined``).
+    """
+    n = shape[0] * shape[1]
+    block = np.empty(n + next_shape[0] * next_shape[1], dtype)
+    return block[:n].reshape(shape), block[n:].reshape(next_shape)
 
 
 class Dense:
@@ -38,7 +48,9 @@ class Dense:
 
     Weights are ``0.01 * np.random.randn(n_inputs, n_neurons)`` drawn from
     NumPy's global generator, as in the book, so ``np.random.seed`` gives the
-    same start as the book's code.
+    same start as the book's code. The biases follow the weights in one block
+    of memory (and ``dbiases`` follow ``dweights``), so an optimizer updates
+    both in one kernel call; they are ordinary arrays otherwise.
     """
 
     def __init__(self, n_inputs, n_neurons, weight_regularizer_l1=0.,
@@ -47,9 +59,10 @@ class Dense:
         n_inputs = check_positive_int("Dense", "n_inputs", n_inputs)
         n_neurons = check_positive_int("Dense", "n_neurons", n_neurons)
         dtype = float_dtype(dtype)
-        self.weights = (0.01 * np.random.randn(n_inputs, n_neurons)).astype(dtype)
-        self.biases = np.zeros((1, n_neurons), dtype=dtype)
-        self._checked = None  # (weights, biases) last verified by _parameters
+        self.weights, self.biases = _adjacent((n_inputs, n_neurons), (1, n_neurons), dtype)
+        self.weights[...] = 0.01 * np.random.randn(n_inputs, n_neurons)
+        self.biases[...] = 0
+        self._checked = None  # (weights, biases, shapes) last verified by _parameters
         reg = {}
         for name, value in (("weight_regularizer_l1", weight_regularizer_l1),
                             ("weight_regularizer_l2", weight_regularizer_l2),
@@ -89,34 +102,50 @@ class Dense:
     def forward(self, inputs, training=True):
         """``output = inputs @ weights + biases``; inputs ``(n, n_inputs)``."""
         w, b = self._parameters()
-        x = as_float_array(inputs, "Dense.forward", "inputs", dtype=w.dtype)
+        x = inputs if is_float_batch(inputs, w.dtype) else as_float_array(
+            inputs, "Dense.forward", "inputs", dtype=w.dtype)
         if x.shape[1] != w.shape[0]:
             raise ValueError(
                 f"Dense.forward: inputs have shape {x.shape} ({x.shape[1]}"
                 f" features) but the layer's weights {w.shape} expect"
                 f" {w.shape[0]} features")
         self.inputs = x
-        self.output = np.empty((x.shape[0], w.shape[1]), dtype=w.dtype)
-        K.dense_forward(x, w, b, self.output)
+        self.output = out = np.empty((x.shape[0], w.shape[1]), w.dtype)
+        K.dense_forward(x, w, b, out)
 
     def backward(self, dvalues):
         """Set ``dweights``, ``dbiases`` (regularisation included) and ``dinputs``."""
         w, b = self._parameters()
-        d = as_float_array(dvalues, "Dense.backward", "dvalues", dtype=w.dtype)
         x = self.inputs
-        if d.shape != (x.shape[0], w.shape[1]):
+        d = dvalues if is_float_batch(dvalues, w.dtype) else as_float_array(
+            dvalues, "Dense.backward", "dvalues", dtype=w.dtype)
+        if d.shape[0] != x.shape[0] or d.shape[1] != w.shape[1]:
             raise ValueError(
                 f"Dense.backward: dvalues have shape {d.shape} but the forward"
                 f" output had shape ({x.shape[0]}, {w.shape[1]})")
+        if x.shape[1] != w.shape[0]:  # weights replaced since forward
+            raise ValueError(
+                f"Dense.backward: the weights {w.shape} no longer fit the"
+                f" inputs {x.shape} of the last forward; call forward again")
         # Gradient buffers are reused from step to step (as PyTorch's .grad);
         # copy them if you keep them across steps.
-        self.dweights = _writable_like(getattr(self, "dweights", None), w)
-        self.dbiases = _writable_like(getattr(self, "dbiases", None), b)
-        self.dinputs = np.empty_like(x)
+        dw, db = self._gradient_buffers(w, b)
+        self.dinputs = dx = np.empty_like(x)
         K.dense_backward(x, w, b, d, self.weight_regularizer_l1,
                          self.weight_regularizer_l2, self.bias_regularizer_l1,
-                         self.bias_regularizer_l2, self.dweights, self.dbiases,
-                         self.dinputs, True)
+                         self.bias_regularizer_l2, dw, db, dx, True)
+
+    def _gradient_buffers(self, w, b):
+        """``(dweights, dbiases)`` to write into: last step's, or new ones.
+
+        The kernels write without bounds checks, so buffers a user replaced
+        or changed (another shape, dtype or layout, or read-only) are never
+        written into; new ones are made, side by side in one block.
+        """
+        dw, db = self.__dict__.get("dweights"), self.__dict__.get("dbiases")
+        if not (_reusable(dw, w) and _reusable(db, b)):
+            dw, db = self.dweights, self.dbiases = _adjacent(w.shape, b.shape, w.dtype)
+        return dw, db
 
     def get_parameters(self):
         """Return ``(weights, biases)``."""
@@ -131,7 +160,9 @@ class Dense:
         if b.size != w.shape[1]:
             raise ValueError(f"Dense.set_parameters: biases have shape {b.shape}"
                              f" but weights {w.shape} need (1, {w.shape[1]})")
-        self.weights, self.biases = w.copy(), b.reshape(1, -1).copy()
+        self.weights, self.biases = _adjacent(w.shape, (1, w.shape[1]), dtype)
+        self.weights[...] = w
+        self.biases[...] = b.reshape(1, -1)
 
 
 class Dropout:

@@ -4,10 +4,13 @@
 ``calculate(output, y, *, include_regularization=False)`` their mean (and the
 regularisation loss); ``backward(dvalues, y_true)`` sets ``.dinputs``.
 """
+import math
+
 import numpy as np
 
 from . import kernels as K
-from ._validate import as_class_labels, as_float_array, as_targets
+from ._validate import (as_class_labels, as_float_array, as_targets,
+                        check_finite_targets, is_float_batch)
 from .activations import Softmax
 
 
@@ -15,17 +18,23 @@ def _regularization_of(layer):
     """A layer's L1/L2 penalty, or 0 for layers without one."""
     total = 0.0
     for params, l1, l2 in (
-            (layer.weights, "weight_regularizer_l1", "weight_regularizer_l2"),
-            (layer.biases, "bias_regularizer_l1", "bias_regularizer_l2")):
+            ("weights", "weight_regularizer_l1", "weight_regularizer_l2"),
+            ("biases", "bias_regularizer_l1", "bias_regularizer_l2")):
         l1, l2 = getattr(layer, l1, 0), getattr(layer, l2, 0)
-        if l1 > 0 or l2 > 0:
-            total += K.regularization_loss(np.ascontiguousarray(params),
+        if l1 > 0 or l2 > 0:  # the book adds a term only for factors > 0
+            total += K.regularization_loss(np.ascontiguousarray(getattr(layer, params)),
                                            float(l1), float(l2))
     return total
 
 
 class Loss:
     """Base class: mean loss, accumulation over batches, regularisation."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Names for error messages, built once rather than on every call.
+        cls._forward_name = f"{cls.__name__}.forward"
+        cls._backward_name = f"{cls.__name__}.backward"
 
     def __init__(self):
         self.trainable_layers = []
@@ -40,8 +49,9 @@ class Loss:
 
         ``l1 * sum(|w|) + l2 * sum(w ** 2)`` for weights and for biases.
         """
-        layers = self.trainable_layers if layer is None else (layer,)
-        return sum((_regularization_of(lay) for lay in layers), 0.0)
+        if layer is not None:
+            return _regularization_of(layer)
+        return sum((_regularization_of(lay) for lay in self.trainable_layers), 0.0)
 
     def calculate(self, output, y, *, include_regularization=False):
         """Mean sample loss of this batch; also added to the epoch's running sum."""
@@ -66,12 +76,6 @@ class Loss:
         self.accumulated_sum = 0.0
         self.accumulated_count = 0
 
-    def _run_forward(self, kernel, y_pred, y_true):
-        sample_losses = np.empty(y_pred.shape[0], dtype=y_pred.dtype)
-        self._last_sum = kernel(y_pred, y_true, sample_losses)
-        self._last_count = y_pred.shape[0]
-        return sample_losses
-
 
 class CategoricalCrossentropy(Loss):
     """``-log(p[true class])``, probabilities clipped to ``[1e-7, 1 - 1e-7]``.
@@ -80,18 +84,24 @@ class CategoricalCrossentropy(Loss):
     """
 
     def forward(self, y_pred, y_true):
-        p = as_float_array(y_pred, "CategoricalCrossentropy.forward", "y_pred")
-        y = as_class_labels(y_true, "CategoricalCrossentropy.forward", *p.shape, p.dtype)
+        p = y_pred if is_float_batch(y_pred) else as_float_array(
+            y_pred, self._forward_name, "y_pred")
+        n, k = p.shape
+        y = as_class_labels(y_true, self._forward_name, n, k, p.dtype)
         kernel = K.cce_forward_sparse if y.ndim == 1 else K.cce_forward_onehot
-        return self._run_forward(kernel, p, y)
+        sample_losses = np.empty(n, p.dtype)
+        self._last_sum = kernel(p, y, sample_losses)
+        self._last_count = n
+        return sample_losses
 
     def backward(self, dvalues, y_true):
         """``dinputs = -y_true / dvalues / n``."""
-        d = as_float_array(dvalues, "CategoricalCrossentropy.backward", "dvalues")
-        y = as_class_labels(y_true, "CategoricalCrossentropy.backward", *d.shape, d.dtype)
-        self.dinputs = np.empty_like(d)
+        d = dvalues if is_float_batch(dvalues) else as_float_array(
+            dvalues, self._backward_name, "dvalues")
+        y = as_class_labels(y_true, self._backward_name, *d.shape, d.dtype)
+        self.dinputs = out = np.empty_like(d)
         kernel = K.cce_backward_sparse if y.ndim == 1 else K.cce_backward_onehot
-        kernel(d, y, self.dinputs)
+        kernel(d, y, out)
 
 
 class _ElementwiseLoss(Loss):
@@ -100,17 +110,25 @@ class _ElementwiseLoss(Loss):
     _forward_kernel = _backward_kernel = None
 
     def forward(self, y_pred, y_true):
-        where = f"{type(self).__name__}.forward"
-        p = as_float_array(y_pred, where, "y_pred")
-        return self._run_forward(type(self)._forward_kernel, p,
-                                 as_targets(y_true, where, p))
+        where = self._forward_name
+        p = y_pred if is_float_batch(y_pred) else as_float_array(y_pred, where, "y_pred")
+        # NaN or inf in the targets make their sample losses, and so the sum,
+        # NaN or inf (no operation in these losses turns them finite), so the
+        # pass over the targets runs only when the sum says it may fail.
+        y = as_targets(y_true, where, p, check_finite=False)
+        sample_losses = np.empty(p.shape[0], p.dtype)
+        total = type(self)._forward_kernel(p, y, sample_losses)
+        if not math.isfinite(total):
+            check_finite_targets(y, where)
+        self._last_sum, self._last_count = total, p.shape[0]
+        return sample_losses
 
     def backward(self, dvalues, y_true):
-        where = f"{type(self).__name__}.backward"
-        d = as_float_array(dvalues, where, "dvalues")
+        where = self._backward_name
+        d = dvalues if is_float_batch(dvalues) else as_float_array(dvalues, where, "dvalues")
         y = as_targets(y_true, where, d)
-        self.dinputs = np.empty_like(d)
-        type(self)._backward_kernel(d, y, self.dinputs)
+        self.dinputs = out = np.empty_like(d)
+        type(self)._backward_kernel(d, y, out)
 
 
 class BinaryCrossentropy(_ElementwiseLoss):
@@ -152,14 +170,14 @@ class SoftmaxCategoricalCrossentropy:
 
     def forward(self, inputs, y_true):
         self.activation.forward(inputs)
-        self.output = self.activation.output
-        return self.loss.calculate(self.output, y_true)
+        self.output = out = self.activation.output
+        return self.loss.calculate(out, y_true)
 
     def backward(self, dvalues, y_true):
         where = "SoftmaxCategoricalCrossentropy.backward"
-        d = as_float_array(dvalues, where, "dvalues")
+        d = dvalues if is_float_batch(dvalues) else as_float_array(dvalues, where, "dvalues")
         y = as_class_labels(y_true, where, *d.shape, d.dtype)
-        self.dinputs = np.empty_like(d)
+        self.dinputs = out = np.empty_like(d)
         kernel = (K.softmax_cce_backward_sparse if y.ndim == 1
                   else K.softmax_cce_backward_onehot)
-        kernel(d, y, self.dinputs)
+        kernel(d, y, out)

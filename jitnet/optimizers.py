@@ -41,6 +41,28 @@ def _flat(layer, name, like=None, create=False):
     return arr
 
 
+def _zeros_side_by_side(first, second):
+    """Zero arrays shaped like ``first`` and ``second``, adjacent in one block."""
+    block = np.zeros(first.size + second.size, first.dtype)
+    return (block[:first.size].reshape(first.shape),
+            block[first.size:].reshape(second.shape))
+
+
+def _joined(first, second):
+    """A 1-D view of ``first`` then ``second`` if they lie end to end in one
+    block of memory (as ``Dense`` and ``Model`` lay them out), else None."""
+    base = first.base
+    if not (isinstance(base, np.ndarray) and second.base is base
+            and base.flags.c_contiguous and base.dtype == first.dtype == second.dtype):
+        return None
+    flat = base.reshape(-1)  # a view: base is contiguous
+    address = first.__array_interface__["data"][0]
+    offset, rest = divmod(address - flat.__array_interface__["data"][0], flat.itemsize)
+    if rest or second.__array_interface__["data"][0] != address + first.nbytes:
+        return None
+    return flat[offset:offset + first.size + second.size]
+
+
 class _Optimizer:
     """Decay bookkeeping shared by all four optimizers."""
 
@@ -53,20 +75,20 @@ class _Optimizer:
         self.decay = check_real(name, "decay", decay, low=0)
         self.current_learning_rate = self.learning_rate
         self.iterations = 0
-        # layer -> (arrays checked, flat views); weak so dropped layers go
-        self._flat_views = weakref.WeakKeyDictionary()
-        self._attribute_names = None
+        self._flat_views = {}  # id(layer) -> (weak ref to it, arrays checked, flat runs)
+        self._getter = None
 
     def __getstate__(self):
         # The view cache is derived state (and weak references do not pickle).
         state = self.__dict__.copy()
-        state["_flat_views"], state["_attribute_names"] = None, None
-        state.pop("_getter", None)
+        state["_flat_views"], state["_getter"] = None, None
+        state.pop("_attribute_names", None)  # written by older versions
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._flat_views = weakref.WeakKeyDictionary()
+        self._flat_views = {}
+        self._getter = None
 
     def pre_update_params(self):
         """``current_learning_rate = learning_rate / (1 + decay * iterations)``."""
@@ -80,43 +102,59 @@ class _Optimizer:
 
     def update_params(self, layer):
         """Update ``layer.weights`` and ``layer.biases`` in place."""
-        names = self._names()
+        getter = self._getter or self._make_getter()
         try:
-            cached = self._flat_views.get(layer)
-        except TypeError:  # an unhashable layer-like object: no caching
-            cached = None
-        try:
-            arrays = self._getter(layer)
+            arrays = getter(layer)
         except AttributeError:  # state not created yet, or no gradients
             arrays = None
+        entry = self._flat_views.get(id(layer))
         # In a training loop the arrays are the same objects every step
         # (Dense reuses its gradient buffers), so the checks run once.
-        if cached is None or arrays is None or not all(map(operator.is_, arrays, cached[0])):
-            flats = []
-            for param, grad, prefix in (("weights", "dweights", "weight"),
-                                        ("biases", "dbiases", "bias")):
-                p = _flat(layer, param)
-                flats.append([p.reshape(-1), _flat(layer, grad, like=p).reshape(-1)]
-                             + [_flat(layer, f"{prefix}_{s}", like=p, create=True).reshape(-1)
-                                for s in self._state])
-            arrays = [getattr(layer, name) for name in names]
-            cached = (arrays, flats)
-            try:
-                self._flat_views[layer] = cached
-            except TypeError:
-                pass
-        for flat in cached[1]:
-            self._update(*flat)
+        if (entry is None or arrays is None or entry[0]() is not layer
+                or not all(map(operator.is_, arrays, entry[1]))):
+            entry = self._prepare(layer)
+        for run in entry[2]:
+            self._update(*run)
 
-    def _names(self):
-        """The layer attributes ``update_params`` reads, in a fixed order."""
-        if self._attribute_names is None:
-            names = ["weights", "dweights", "biases", "dbiases"]
-            for prefix in ("weight", "bias"):
-                names += [f"{prefix}_{s}" for s in self._state]
-            self._attribute_names = names
-            self._getter = operator.attrgetter(*names)
-        return self._attribute_names
+    def _prepare(self, layer):
+        """Check and repair the layer's arrays; cache flat views of them.
+
+        One kernel call updates weights and biases together when each pair
+        (parameters, gradients, every state) lies end to end in memory, as
+        ``Dense`` and ``Model`` make them; otherwise one call each.
+        """
+        pairs = [(_flat(layer, "weights"), _flat(layer, "biases"))]
+        pairs.append((_flat(layer, "dweights", like=pairs[0][0]),
+                      _flat(layer, "dbiases", like=pairs[0][1])))
+        w, b = pairs[0]
+        for s in self._state:
+            names = f"weight_{s}", f"bias_{s}"
+            if all(getattr(layer, name, None) is None for name in names):
+                for name, zeros in zip(names, _zeros_side_by_side(w, b)):
+                    setattr(layer, name, zeros)  # first step, as the book's lazy zeros
+            pairs.append((_flat(layer, f"weight_{s}", like=w, create=True),
+                          _flat(layer, f"bias_{s}", like=b, create=True)))
+        joined = [_joined(first, second) for first, second in pairs]
+        if all(j is not None for j in joined):
+            runs = [joined]
+        else:
+            runs = [[first.reshape(-1) for first, _ in pairs],
+                    [second.reshape(-1) for _, second in pairs]]
+        views, key = self._flat_views, id(layer)
+        try:  # the entry goes when the layer does
+            ref = weakref.ref(layer, lambda _, key=key: views.pop(key, None))
+        except TypeError:  # a layer-like object without weak references
+            return None, (), runs  # used once, not cached
+        entry = views[key] = (ref, self._getter(layer), runs)
+        return entry
+
+    def _make_getter(self):
+        """A function returning every layer attribute ``update_params`` reads."""
+        names = ["weights", "dweights", "biases", "dbiases"]
+        for prefix in ("weight", "bias"):
+            names += [f"{prefix}_{s}" for s in self._state]
+        self._getter = operator.attrgetter(*names)
+        return self._getter
 
     def _update(self, params, grads, *state):
         raise NotImplementedError
