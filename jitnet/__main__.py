@@ -15,6 +15,9 @@ def main(argv=None):
     bench.add_argument("--repeat", type=int, default=None, help="repeats per timing (median)")
     bench.add_argument("--no-cold", action="store_true",
                        help="skip the start-up measurement on an empty cache")
+    bench.add_argument("--chapters", action="store_true",
+                       help="only the book's chapter scripts (1 core, after nnfs.init())")
+    bench.add_argument("--no-chapters", action="store_true", help="skip the chapter rows")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from . import demo as demo_module
@@ -26,7 +29,11 @@ def main(argv=None):
         from . import bench as bench_module
         if args.repeat is not None and args.repeat < 1:
             parser.error("--repeat must be a positive integer")
-        bench_module.run(quick=args.quick, repeat=args.repeat, cold=not args.no_cold)
+        if args.chapters and args.no_chapters:
+            parser.error("--chapters and --no-chapters exclude each other")
+        bench_module.run(quick=args.quick, repeat=args.repeat,
+                         cold=not (args.no_cold or args.chapters),
+                         workloads=not args.chapters, chapters=not args.no_chapters)
     return 0
 
 

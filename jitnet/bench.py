@@ -3,7 +3,9 @@
 Every ratio compares timings taken side by side in this one process, after
 compilation, as medians over repeats. PyTorch and JAX columns appear when
 those libraries are importable; they are never dependencies. Start-up and
-peak memory are medians over as many fresh subprocesses.
+peak memory are medians over as many fresh subprocesses. The last rows run
+the book's own chapter scripts (``jitnet.chapters``) as a reader runs them:
+after ``nnfs.init()``, on one core, timed per epoch.
 """
 import json
 import os
@@ -16,7 +18,7 @@ import time
 
 import numpy as np
 
-from . import _others, workloads as W
+from . import _others, chapters as C, workloads as W
 
 SPIRAL_EPOCHS = 10001  # what the book trains; times are scaled to it
 
@@ -29,6 +31,59 @@ def median_time(run, repeat):
         run()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def interleaved_medians(runs, repeat):
+    """Median wall time of each callable in ``runs``, their calls interleaved.
+
+    One call of each per round (a, b, a, b, ...), so that a slow stretch of a
+    noisy machine falls on every contender alike rather than on one of them.
+    """
+    times = [[] for _ in runs]
+    for _ in range(repeat):
+        for run, spent in zip(runs, times):
+            start = time.perf_counter()
+            run()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
+
+
+def chapter_rows(quick=False, repeat=5, out=print, chapters=None):
+    """Time the book's chapter scripts on both libraries; return result rows.
+
+    Each chapter is built and timed inside ``chapters.one_core()`` and
+    ``chapters.nnfs_conditions()``, the reference and jitnet interleaved;
+    the figures are per epoch, in the unit (us, ms or s) that suits the
+    reference's epoch.
+
+    Parameters
+    ----------
+    quick : bool
+        Fewer epochs per run (``chapters.QUICK_EPOCHS``).
+    repeat : int
+        Timed runs per library; the median is reported.
+    out : callable
+        Progress lines go here.
+    chapters : iterable of str or None
+        Which chapters (keys of ``chapters.CHAPTERS``); None for all.
+    """
+    fast, book = W.library("jitnet"), W.library("reference")
+    epochs = C.QUICK_EPOCHS if quick else C.EPOCHS
+    rows = []
+    with C.one_core():
+        for chapter in (C.CHAPTERS if chapters is None else chapters):
+            with C.nnfs_conditions():
+                (ref, n), (jit, _) = (C.build(chapter, lib, epochs[chapter])
+                                      for lib in (book, fast))
+                ref_s, jit_s = (t / n for t in interleaved_medians((ref, jit), repeat))
+            del ref, jit  # chapter 19's data: free it before the next chapter
+            scale, unit = ((1e6, "us") if ref_s < 1e-3 else (1e3, "ms") if ref_s < 1
+                           else (1, "s"))
+            rows.append({"workload": C.row_name(chapter), "unit": unit,
+                         "reference": ref_s * scale, "jitnet": jit_s * scale,
+                         "torch": None, "jax": None, "target": C.CHAPTERS[chapter][3]})
+            out(f"  measured {rows[-1]['workload']}")
+    return rows
 
 
 def blas_threads():
@@ -78,8 +133,14 @@ print(json.dumps({{"kib": kib}}))
 """
 
 
-def measure(quick=False, repeat=5, cold=True, out=print):
-    """Run every workload; return a list of result rows (dicts)."""
+def measure(quick=False, repeat=5, cold=True, out=print, workloads=True, chapters=True):
+    """Run every workload; return a list of result rows (dicts).
+
+    ``workloads=False`` skips the rows before the chapters' (``--chapters``);
+    ``chapters=False`` skips the chapters' rows.
+    """
+    if not workloads:
+        return chapter_rows(quick, repeat, out) if chapters else []
     spiral_epochs = 201 if quick else 2001
     scale = SPIRAL_EPOCHS / spiral_epochs
     wide_samples = W.WIDE_BATCH * (40 if quick else 469)
@@ -129,6 +190,8 @@ def measure(quick=False, repeat=5, cold=True, out=print):
                for lib in W.LIBRARIES}
         row("peak RSS, 784-128-128-10 epoch", "MiB", mem["reference"], mem["jitnet"],
             target="<= reference")
+    if chapters:
+        rows += chapter_rows(quick, repeat, out)
     return rows
 
 
@@ -172,12 +235,16 @@ def machine():
             f" BLAS threads {blas_threads()}")
 
 
-def run(quick=False, repeat=None, cold=True, out=print):
-    """Measure, then print the machine line and the table."""
+def run(quick=False, repeat=None, cold=True, out=print, workloads=True, chapters=True):
+    """Measure, then print the machine line and the table.
+
+    ``workloads`` and ``chapters`` select the rows as in :func:`measure`.
+    """
     repeat = repeat or (3 if quick else 5)
     out(f"jitnet bench ({'quick' if quick else 'full'}, median of {repeat})")
     out(machine())
-    rows = measure(quick=quick, repeat=repeat, cold=cold, out=out)
+    rows = measure(quick=quick, repeat=repeat, cold=cold, out=out,
+                   workloads=workloads, chapters=chapters)
     out("")
     out(table(rows))
     return rows

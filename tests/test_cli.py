@@ -19,7 +19,8 @@ def test_demo_prints_the_book_lines_accuracy_time_and_speedup(capsys, tmp_path):
 
 def test_bench_measures_every_workload_and_prints_a_table():
     lines = []
-    rows = bench.measure(quick=True, repeat=1, cold=False, out=lines.append)
+    # The chapter rows have their own test (test_chapter_workloads.py).
+    rows = bench.measure(quick=True, repeat=1, cold=False, out=lines.append, chapters=False)
     names = [row["workload"] for row in rows]
     assert any("Model.train" in name for name in names)
     assert any("jitnet.nnfs" in name for name in names)

@@ -1,0 +1,112 @@
+"""The chapter-script workloads (``jitnet.chapters``) and their run conditions.
+
+Every chapter's workload trains on both libraries, after ``nnfs.init()`` as in
+the bench, and learns; the two context managers put NumPy, BLAS threads and
+CPU affinity back exactly as they found them.
+"""
+import os
+
+import numpy as np
+import pytest
+
+from jitnet import bench, chapters as C, workloads as W
+
+LIBS = {name: W.library(name) for name in W.LIBRARIES}
+
+#: Few epochs, small data: the whole file stays fast.
+EPOCHS = {"ch10": 30, "ch14": 30, "ch15": 15, "ch16": 30, "ch17": 30, "ch18": 8,
+          "ch19": 2}
+OPTIONS = {"ch19": {"samples": 512, "test_samples": 256}}
+
+
+@pytest.mark.parametrize("lib", list(LIBS))
+@pytest.mark.parametrize("chapter", list(C.CHAPTERS))
+def test_chapter_trains_under_book_conditions(chapter, lib):
+    with C.nnfs_conditions():
+        run, epochs = C.build(chapter, LIBS[lib], EPOCHS[chapter],
+                              **OPTIONS.get(chapter, {}))
+        assert epochs == EPOCHS[chapter]
+        first_loss, _ = run(1)  # the loss before any update
+        loss, accuracy = run()
+        again = run()
+    assert np.isfinite(first_loss) and np.isfinite(loss)
+    assert 0 <= accuracy <= 1
+    if chapter != "ch19":  # random labels: nothing to learn in two epochs
+        assert loss < first_loss
+    # Fresh seeded weights (and dropout masks) every run: the same numbers.
+    assert again == (loss, accuracy)
+
+
+@pytest.mark.parametrize("chapter", ["ch10", "ch14", "ch16", "ch17"])
+def test_libraries_agree_without_dropout(chapter):
+    """Same seed, same script: the two libraries' losses track each other."""
+    with C.nnfs_conditions():
+        losses = [C.build(chapter, lib, 10)[0]()[0] for lib in LIBS.values()]
+    assert losses[0] == pytest.approx(losses[1], rel=0.02)
+
+
+def test_default_epochs_come_from_the_table():
+    with C.nnfs_conditions():
+        _, epochs = C.build("ch16", LIBS["reference"])
+    assert epochs == C.EPOCHS["ch16"]
+
+
+def test_nnfs_conditions_restore_numpy_exactly():
+    saved = [getattr(owner, name) for owner, name in C.NNFS_PATCHED]
+    np.random.seed(123)
+    state = np.random.get_state()
+    with C.nnfs_conditions():
+        assert np.dot is not saved[0]
+        a = np.ones((2, 2))
+        assert np.dot(a, a).dtype == np.float32  # float64 arithmetic, float32 result
+        assert np.zeros(3).dtype == np.float32
+        assert np.eye(2).dtype == np.float32
+        assert np.random.randn(2).dtype == np.float32
+    assert [getattr(owner, name) for owner, name in C.NNFS_PATCHED] == saved
+    after = np.random.get_state()
+    assert after[0] == state[0] and np.array_equal(after[1], state[1])
+    assert after[2:] == state[2:]
+
+
+def test_nnfs_conditions_restore_after_an_error():
+    saved = [getattr(owner, name) for owner, name in C.NNFS_PATCHED]
+    with pytest.raises(RuntimeError), C.nnfs_conditions():
+        raise RuntimeError("boom")
+    assert [getattr(owner, name) for owner, name in C.NNFS_PATCHED] == saved
+
+
+def _blas_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    return [pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+            if pool.get("user_api") == "blas"]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity here")
+def test_one_core_restores_affinity():
+    before = os.sched_getaffinity(0)
+    with C.one_core():
+        inside = os.sched_getaffinity(0)
+        assert len(inside) == 1 and inside <= before
+    assert os.sched_getaffinity(0) == before
+    with pytest.raises(RuntimeError), C.one_core():
+        raise RuntimeError("boom")
+    assert os.sched_getaffinity(0) == before
+
+
+def test_one_core_limits_and_restores_blas_threads():
+    pytest.importorskip("scipy.linalg.cython_blas")  # the BLAS Numba's np.dot calls
+    before = _blas_threads()
+    with C.one_core():
+        inside = _blas_threads()
+    assert inside and all(n == 1 for n in inside)
+    assert _blas_threads() == before
+
+
+def test_bench_chapter_row():
+    rows = bench.chapter_rows(quick=True, repeat=1, out=lambda line: None,
+                              chapters=["ch16"])
+    (row,) = rows
+    assert row["workload"].startswith("ch16: ") and "per epoch" in row["workload"]
+    assert row["unit"] in ("us", "ms", "s") and row["target"] == "6x"
+    assert row["reference"] > 0 and row["jitnet"] > 0
+    assert bench.measure(workloads=False, chapters=False) == []
