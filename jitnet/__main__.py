@@ -1,4 +1,4 @@
-"""Command line: ``python -m jitnet demo|bench`` (also the ``jitnet`` console script)."""
+"""Command line: ``python -m jitnet demo|bench|compile`` (also the ``jitnet`` console script)."""
 import argparse
 import sys
 
@@ -18,6 +18,10 @@ def main(argv=None):
     bench.add_argument("--chapters", action="store_true",
                        help="only the book's chapter scripts (1 core, after nnfs.init())")
     bench.add_argument("--no-chapters", action="store_true", help="skip the chapter rows")
+    compile_ = commands.add_parser(
+        "compile", help="fill Numba's disk cache ahead of the first run (for example"
+                        " in a Docker build, or before a Dask cluster starts)")
+    compile_.add_argument("--dtype", choices=["float32", "float64", "both"], default="both")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from . import demo as demo_module
@@ -34,6 +38,10 @@ def main(argv=None):
         bench_module.run(quick=args.quick, repeat=args.repeat,
                          cold=not (args.no_cold or args.chapters),
                          workloads=not args.chapters, chapters=not args.no_chapters)
+    elif args.command == "compile":
+        from . import _compile
+        dtypes = ["float32", "float64"] if args.dtype == "both" else [args.dtype]
+        return _compile.fill_caches(dtypes)
     return 0
 
 

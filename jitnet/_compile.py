@@ -191,3 +191,29 @@ class Compilation:
 def main(dtype):
     """The helper's work: compile the backward half of the plan for ``dtype``."""
     compile_all(plan(dtype)[2])
+
+
+def fill_caches(dtypes, out=print):
+    """``python -m jitnet compile``: fill the disk cache for ``dtypes``, one process each.
+
+    Returns the exit status: 0 when every process succeeded, 1 otherwise, 2
+    when caching is off (``JITNET_CACHE=0``: there is nothing to fill).
+    """
+    if not CACHE:
+        out("jitnet compile: caching is off (JITNET_CACHE=0), nothing to fill")
+        return 2
+    import time
+    start = time.perf_counter()
+    children = {dtype: start_python(f"from jitnet._compile_layers import fill_cache;"
+                                    f" fill_cache({dtype!r})", stdout=None)
+                for dtype in dtypes}
+    status = 0
+    for dtype, child in children.items():
+        code = child.wait() if child is not None else "could not start"
+        if code != 0:
+            status = 1
+        out(f"  {dtype}: {'done' if code == 0 else f'failed ({code})'}"
+            f" after {time.perf_counter() - start:.1f} s")
+    out(f"jitnet compile: {'cache filled' if status == 0 else 'failed'}"
+        f" ({os.environ.get('NUMBA_CACHE_DIR') or 'next to the kernels'})")
+    return status

@@ -6,7 +6,7 @@
 """
 import numpy as np
 
-from . import kernels as K
+from . import _compile_layers, kernels as K
 from ._validate import (as_float_array, check_positive_int, check_real,
                         check_same_shape, float_dtype, is_float_batch)
 
@@ -102,6 +102,8 @@ class Dense:
     def forward(self, inputs, training=True):
         """``output = inputs @ weights + biases``; inputs ``(n, n_inputs)``."""
         w, b = self._parameters()
+        if w.dtype not in _compile_layers._begun:  # a process's first forward pass
+            _compile_layers.begin(w.dtype)
         x = inputs if is_float_batch(inputs, w.dtype) else as_float_array(
             inputs, "Dense.forward", "inputs", dtype=w.dtype)
         if x.shape[1] != w.shape[0]:
@@ -115,6 +117,8 @@ class Dense:
 
     def backward(self, dvalues):
         """Set ``dweights``, ``dbiases`` (regularisation included) and ``dinputs``."""
+        if _compile_layers.pending:  # the first backward pass on an empty cache:
+            _compile_layers.await_helpers()  # load the helper's compilation
         w, b = self._parameters()
         x = self.inputs
         d = dvalues if is_float_batch(dvalues, w.dtype) else as_float_array(

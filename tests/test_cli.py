@@ -33,7 +33,9 @@ def test_bench_measures_every_workload_and_prints_a_table():
     assert "threads" in bench.machine()
 
 
-@pytest.mark.parametrize("argv", [["demo", "--epochs", "0"], ["bench", "--repeat", "0"], []])
+@pytest.mark.parametrize("argv", [["demo", "--epochs", "0"], ["bench", "--repeat", "0"], [],
+                                  ["bench", "--chapters", "--no-chapters"],
+                                  ["compile", "--dtype", "float16"]])
 def test_bad_command_lines_exit_with_usage(argv):
     with pytest.raises(SystemExit) as info:
         main(argv)

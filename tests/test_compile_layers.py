@@ -1,0 +1,127 @@
+"""The per-layer classes' first compilation on two processes, and ``python -m jitnet compile``."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from jitnet import _compile, _compile_layers
+
+# A chapter-10 step on an empty cache, with the helper spied on; reports the
+# loss, the helper's exit status and whether this process compiled dense's
+# backward itself (it should load the helper's).
+COLD_STEPS = """
+import json, os
+import numpy as np
+from jitnet import _compile
+from jitnet.kernels import dense as D
+helpers = []
+start_python = _compile.start_python
+def spy(code, **kwargs):
+    helpers.append(start_python(code, **kwargs))
+    return helpers[-1]
+_compile.start_python = spy
+import jitnet.nnfs as lib
+from jitnet import workloads as W
+X, y = W.spiral()
+np.random.seed(0)
+dense1, relu, dense2 = lib.Layer_Dense(2, 16), lib.Activation_ReLU(), lib.Layer_Dense(16, 3)
+head, adam = lib.Activation_Softmax_Loss_CategoricalCrossentropy(), lib.Optimizer_Adam()
+for _ in range(3):
+    dense1.forward(X); relu.forward(dense1.output); dense2.forward(relu.output)
+    loss = head.forward(dense2.output, y)
+    head.backward(head.output, y); dense2.backward(head.dinputs)
+    relu.backward(dense2.dinputs); dense1.backward(relu.dinputs)
+    adam.pre_update_params(); adam.update_params(dense1); adam.update_params(dense2)
+    adam.post_update_params()
+for helper in helpers:
+    helper.wait()
+print(json.dumps({"loss": float(loss), "helpers": [h.returncode for h in helpers],
+                  "dense_backward_compiled_here": sum(D.dense_backward.stats.cache_misses.values()),
+                  "weights": float(dense1.weights.sum())}))
+"""
+
+
+def _run(code, **env_changes):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("JITNET_CACHE", "JITNET_COMPILE_PROCESSES")}
+    env.update(env_changes)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=900, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_a_cold_book_loop_compiles_dense_backward_in_the_helper(tmp_path, monkeypatch, capsys):
+    report = json.loads(_run(COLD_STEPS, NUMBA_CACHE_DIR=str(tmp_path)).stdout.splitlines()[-1])
+    if (os.cpu_count() or 1) < 2:
+        assert report["helpers"] == []
+    else:
+        assert report["helpers"] == [0]
+        assert report["dense_backward_compiled_here"] == 0  # loaded from the helper's cache
+    # The same steps in this process, its kernels compiled here: the same numbers.
+    monkeypatch.setattr(_compile, "start_python", _compile.start_python)  # restored after
+    exec(COLD_STEPS, {})
+    here = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (here["loss"], here["weights"]) == (report["loss"], report["weights"])
+
+
+def test_no_helper_once_dense_backward_is_cached(monkeypatch):
+    import jitnet as jn
+
+    layer = jn.Dense(2, 3, dtype=np.float64)
+    layer.forward(np.ones((2, 2)))
+    layer.backward(np.ones((2, 3)))  # compiled (or loaded) here
+    monkeypatch.setattr(_compile_layers, "_begun", set())
+    monkeypatch.setattr(_compile, "start_python", lambda *a, **k: pytest_fail())
+    _compile_layers.begin(np.float64)
+    assert _compile_layers.pending == {}
+
+
+def pytest_fail():
+    raise AssertionError("no helper should start")
+
+
+def test_waiting_ends_at_ready_at_exit_or_at_the_timeout(monkeypatch):
+    ready = _compile.start_python(
+        "import time; print('ready', flush=True); time.sleep(600)", stdout=subprocess.PIPE)
+    _compile_layers._wait_ready(ready)  # returns at the line, the helper goes on
+    assert ready.poll() is None
+    ready.kill()
+    ready.wait()
+    failing = _compile.start_python("raise SystemExit(3)", stdout=subprocess.PIPE)
+    _compile_layers._wait_ready(failing)
+    assert failing.wait() == 3
+    monkeypatch.setattr(_compile, "HELPER_TIMEOUT", 0.5)
+    hanging = _compile.start_python("import time; time.sleep(600)", stdout=subprocess.PIPE)
+    _compile_layers._wait_ready(hanging)
+    assert hanging.wait() < 0  # killed
+
+
+def test_compile_command_fills_the_cache(tmp_path):
+    """After ``python -m jitnet compile``, a book loop and Model.train compile nothing."""
+    cache = str(tmp_path)
+    done = _run("from jitnet.__main__ import main; raise SystemExit(main(['compile',"
+                " '--dtype', 'float32']))", NUMBA_CACHE_DIR=cache)
+    assert "float32: done" in done.stdout and "cache filled" in done.stdout
+    check = """
+from numba.core import event
+events = event.RecordingListener()
+event.register("numba:compile", events)
+""" + COLD_STEPS + """
+model = W.model(lib, (2, 8, 3), lib.Optimizer_Adam())
+model.train(X, y, epochs=2, verbose=False)
+model.evaluate(X, y, verbose=False)
+lib.Layer_Dropout(0.2).forward(X)
+print(json.dumps({"compiled": len(events.buffer)}))
+"""
+    out = _run(check, NUMBA_CACHE_DIR=cache, JITNET_COMPILE_PROCESSES="1").stdout.splitlines()
+    assert json.loads(out[-2])["dense_backward_compiled_here"] == 0
+    assert json.loads(out[-1]) == {"compiled": 0}
+
+
+def test_compile_command_with_caching_off(capsys, monkeypatch):
+    monkeypatch.setattr(_compile, "CACHE", False)
+    assert _compile.fill_caches(["float32"]) == 2
+    assert "caching is off" in capsys.readouterr().out
