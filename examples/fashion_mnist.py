@@ -36,7 +36,7 @@ model.set(loss=jn.CategoricalCrossentropy(), optimizer=jn.Adam(decay=1e-3),
           accuracy=jn.CategoricalAccuracy())
 model.finalize()
 model.train(X, y, validation_data=(X_test, y_test), epochs=args.epochs,
-            batch_size=128, shuffle=True, print_every=1)
+            batch_size=128, shuffle=True, print_every=100)  # as chapter 19
 model.save("fashion_mnist.model")
 classes = model.output_layer_activation.predictions(model.predict(X_test[:5]))
 print("first test images:", [FASHION_MNIST_LABELS[c] for c in classes])

@@ -26,6 +26,7 @@ model.add(jn.Sigmoid())
 model.set(loss=jn.BinaryCrossentropy(), optimizer=jn.Adam(learning_rate=0.001),
           accuracy=jn.CategoricalAccuracy(binary=True))
 model.finalize()
-model.train(X_train, y_train, epochs=60, batch_size=32, shuffle=True, print_every=20)
+history = model.train(X_train, y_train, epochs=60, batch_size=32, shuffle=True, verbose=False)
+print(f"{len(history)} epochs: train loss {history.loss[-1]:.3f}, acc {history.accuracy[-1]:.3f}")
 loss, accuracy = model.evaluate(X_test, y_test)
 print(f"breast cancer test accuracy: {accuracy:.3f} ({len(X_test)} patients)")

@@ -26,7 +26,8 @@ model.add(jn.Linear())
 model.set(loss=jn.MeanSquaredError(), optimizer=jn.Adam(learning_rate=0.001, decay=1e-3),
           accuracy=jn.RegressionAccuracy())
 model.finalize()
-model.train(X_train, t_train, epochs=200, batch_size=32, shuffle=True, print_every=50)
+history = model.train(X_train, t_train, epochs=200, batch_size=32, shuffle=True, verbose=False)
+print(f"{len(history)} epochs: train loss {history.loss[-1]:.3f}")
 prediction = model.predict(X_test).ravel() * y_std + y_mean
 print(f"diabetes test R^2: {r2_score(y_test, prediction):.3f}"
       f" (a linear model gets about 0.36 on this split)")

@@ -23,7 +23,9 @@ model.add(jn.Softmax())
 model.set(loss=jn.CategoricalCrossentropy(), optimizer=jn.Adam(learning_rate=0.005),
           accuracy=jn.CategoricalAccuracy())
 model.finalize()
-model.train(X_train, y_train, epochs=30, batch_size=32, shuffle=True, print_every=10,
-            validation_data=(X_test, y_test))
+history = model.train(X_train, y_train, epochs=30, batch_size=32, shuffle=True,
+                      validation_data=(X_test, y_test), verbose=False)
+print(f"{len(history)} epochs: train acc {history.accuracy[-1]:.3f},"
+      f" validation acc {history.val_accuracy[-1]:.3f}")
 loss, accuracy = model.evaluate(X_test, y_test)
 print(f"digits test accuracy: {accuracy:.3f} ({len(X_test)} images)")

@@ -1,9 +1,11 @@
-"""Data sets: the ``nnfs`` package's, and a reader for Fashion-MNIST's idx files.
+"""Data sets: the ``nnfs`` package's, and readers for Fashion-MNIST.
 
 ``spiral_data``, ``vertical_data`` and ``sine_data`` are the ``nnfs`` functions
 themselves. :func:`load_fashion_mnist` reads the official
-``*-idx*-ubyte`` files (gzipped or not) with NumPy alone; jitnet never
-downloads anything.
+``*-idx*-ubyte`` files (gzipped or not) with NumPy alone;
+:func:`create_data_mnist` and :func:`load_mnist_dataset` (from
+:mod:`jitnet.png`) read chapter 19's ``fashion_mnist_images`` folders of PNGs
+without OpenCV. jitnet never downloads anything.
 """
 import gzip
 import os
@@ -11,8 +13,11 @@ import os
 import numpy as np
 from nnfs.datasets import sine_data, spiral_data, vertical_data
 
+from .png import create_data_mnist, load_mnist_dataset, read_png
+
 __all__ = ["spiral_data", "vertical_data", "sine_data", "load_fashion_mnist",
-           "read_idx", "FASHION_MNIST_FILES", "FASHION_MNIST_LABELS"]
+           "read_idx", "FASHION_MNIST_FILES", "FASHION_MNIST_LABELS",
+           "create_data_mnist", "load_mnist_dataset", "read_png"]
 
 #: The four files, as Zalando publishes them (a ``.gz`` suffix is optional).
 FASHION_MNIST_FILES = {

@@ -35,6 +35,44 @@ def _progress_bar(epochs):
     return tqdm(total=epochs, unit="epoch", leave=False, dynamic_ncols=True)
 
 
+def _printed_steps(steps, print_every):
+    """How many of an epoch's ``steps`` the book prints: step 0, every
+    ``print_every``-th and the last (0 when ``print_every`` is 0)."""
+    if print_every <= 0:
+        return 0
+    return -(-steps // print_every) + ((steps - 1) % print_every != 0)
+
+
+def _figures(row, prefix):
+    """``prefix, acc: ..., loss: ... (data_loss: ..., reg_loss: ...), lr: ...``."""
+    return (f"{prefix}acc: {row[P.T_ACCURACY]:.3f}, loss: {row[P.T_LOSS]:.3f} ("
+            f"data_loss: {row[P.T_DATA_LOSS]:.3f}, reg_loss: {row[P.T_REG_LOSS]:.3f}), "
+            f"lr: {float(row[P.T_LEARNING_RATE])}")
+
+
+def _print_epoch_line(epoch, row, write):
+    """Chapter 18's line: the epoch's one step, before its update."""
+    write(_figures(row, f"epoch: {epoch}, "))
+
+
+def _print_validation(loss, accuracy, write):
+    write(f"validation, acc: {accuracy:.3f}, loss: {loss:.3f}")
+
+
+def _print_steps_form(history, step_stats, validating, write):
+    """Chapters 19-22: ``epoch:``, the step lines, ``training,``, ``validation,``."""
+    write(f"epoch: {history.epochs[-1]}")
+    for row in step_stats:
+        write(_figures(row, f"step: {int(row[P.T_STEP])}, "))
+    epoch = {P.T_ACCURACY: history.accuracy[-1], P.T_LOSS: history.loss[-1],
+             P.T_DATA_LOSS: history.data_loss[-1],
+             P.T_REG_LOSS: history.regularization_loss[-1],
+             P.T_LEARNING_RATE: history.learning_rate[-1]}
+    write(_figures(epoch, "training, "))
+    if validating:
+        _print_validation(history.val_loss[-1], history.val_accuracy[-1], write)
+
+
 class Model:
     """A sequential network with the book's ``Model`` protocol.
 
@@ -200,7 +238,12 @@ class Model:
         batch_size : int > 0 or None (the whole set in one batch)
             The last batch may be smaller; it is used.
         print_every : int > 0
-            Print the book's line every ``print_every`` epochs (``verbose``).
+            With ``batch_size`` (the book's chapters 19-22), every epoch
+            prints ``epoch: N``, a ``step:`` line for step 0, every
+            ``print_every``-th step and the last step, a ``training,``
+            summary and, with ``validation_data``, a ``validation,`` line.
+            Without it (chapter 18), an ``epoch:`` line every ``print_every``
+            epochs and one ``validation,`` line after the last epoch.
         validation_data : (X_val, y_val) or None
             Evaluated after every epoch, in inference mode (no dropout).
         shuffle : bool
@@ -247,14 +290,26 @@ class Model:
         if compilation is not None:
             compilation.complete()
         bar = _progress_bar(epochs) if verbose else None
+        # The book's two forms (see print_every): with batches, every epoch
+        # prints its step lines, so one epoch per compiled call; without,
+        # one step per epoch, whose figures print every print_every epochs.
+        steps = -(-X.shape[0] // batch)
+        book_steps = verbose and batch_size is not None
+        print_steps = (print_every if book_steps else steps) if verbose else 0
+        printed_per_epoch = _printed_steps(steps, print_steps)
+        validating = validation_data is not None
+        write = bar.write if bar is not None else print
         done = 0
         while done < epochs:
             chunk = epochs - done
-            if verbose:  # stop at the next epoch that prints
+            if book_steps:
+                chunk = 1
+            elif verbose:  # stop at the next epoch that prints
                 chunk = min(chunk, print_every - done % print_every)
             if bar is not None:  # and often enough to move the bar
                 chunk = min(chunk, max(1, epochs // 100))
             stats = np.full((chunk, P.STAT_COLUMNS), np.nan)
+            step_stats = np.full((chunk * printed_per_epoch, P.STEP_COLUMNS), np.nan)
             finished = P.train_epochs(
                 prog.tape, prog.keep, prog.regs, prog.params, prog.grads,
                 prog.state1, prog.state2, prog.acts, prog.dacts, prog.masks,
@@ -262,14 +317,16 @@ class Model:
                 prog.y_float_buffer, LOSS_CODES[type(self.loss)], fused,
                 sparse, acc_code, precision, opt_code, hyper, opt_state, X,
                 y_int, y_float, X_val, y_val_int, y_val_float, chunk, batch,
-                bool(shuffle), order, stats)
+                bool(shuffle), order, stats, print_steps, step_stats)
             self.optimizer.iterations = int(opt_state[0])
             self.optimizer.current_learning_rate = float(opt_state[1])
-            self._record(history, done, stats[:finished], validation_data is not None)
+            self._record(history, done, stats[:finished], validating)
             done += finished
+            if book_steps and finished:
+                _print_steps_form(history, step_stats, validating, write)
             # A chunk ends at the next epoch that prints, so only its last row can.
-            if verbose and done % print_every == 0:
-                self._print_epoch(history, bar.write if bar is not None else print)
+            elif verbose and finished and done % print_every == 0:
+                _print_epoch_line(history.epochs[-1], step_stats[finished - 1], write)
             if bar is not None:
                 bar.update(finished)
                 bar.set_postfix(loss=f"{history.loss[-1]:.3f}",
@@ -282,6 +339,8 @@ class Model:
                     f" {done}; training stopped. The learning rate"
                     f" ({self.optimizer.current_learning_rate:g}) is probably"
                     f" too high: try a lower one")
+        if verbose and not book_steps and validating:  # chapter 18: once, at the end
+            _print_validation(history.val_loss[-1], history.val_accuracy[-1], write)
         if bar is not None:
             bar.close()
         return history
@@ -300,16 +359,6 @@ class Model:
         for name, column in zip(FIELDS, columns):
             if validating or not name.startswith("val_"):
                 history[name].extend(rows[:, column].tolist())
-
-    @staticmethod
-    def _print_epoch(history, write):
-        write(f"epoch: {history.epochs[-1]}, acc: {history.accuracy[-1]:.3f}, "
-              f"loss: {history.loss[-1]:.3f} (data_loss: {history.data_loss[-1]:.3f}, "
-              f"reg_loss: {history.regularization_loss[-1]:.3f}), "
-              f"lr: {history.learning_rate[-1]}")
-        if history.val_loss:
-            write(f"validation, acc: {history.val_accuracy[-1]:.3f}, "
-                  f"loss: {history.val_loss[-1]:.3f}")
 
     # ----------------------------------------------------------- inference
 

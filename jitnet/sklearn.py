@@ -93,10 +93,10 @@ class _MLP(BaseEstimator):
         self.loss_curve_ = []
 
     def _train(self, X, targets, epochs):
-        history = self.model_.train(X, targets, epochs=epochs,
-                                    batch_size=min(self.batch_size, len(X)),
+        batch = min(self.batch_size, len(X))
+        history = self.model_.train(X, targets, epochs=epochs, batch_size=batch,
                                     shuffle=self.shuffle, verbose=bool(self.verbose),
-                                    print_every=max(1, epochs // 10))
+                                    print_every=-(-len(X) // batch))  # first, last step
         self.loss_curve_ += history.loss
         return self
 

@@ -20,7 +20,7 @@ from .losses import (bce_backward, bce_forward, cce_backward_onehot,
                      cce_forward_sparse, mae_backward, mae_forward,
                      mse_backward, mse_forward, softmax_cce_backward_onehot,
                      softmax_cce_backward_sparse)
-from .optimizers import (adagrad_update, adam_update, rmsprop_update,
-                         sgd_momentum_update, sgd_update)
+from .optimizers import (adagrad_update, adam_update, decayed_learning_rate,
+                         rmsprop_update, sgd_momentum_update, sgd_update)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -158,3 +158,17 @@ def jit_inline(func):
     re-types the body at each call site, which costs more than it saves.
     """
     return numba.njit(inline="always", **OPTIONS)(func)
+
+
+def jit_exact(func):
+    """As :func:`jit`, without fast-math: the book's rounding, bit for bit.
+
+    For scalar formulas whose printed value users compare with the book's,
+    such as the decayed learning rate: with ``contract`` LLVM fuses
+    ``1 + decay * t`` into one FMA, one rounding fewer than NumPy's, and the
+    printed rate then differs in its last digits.
+    """
+    # Explicitly False: a callee whose option is unset inherits its caller's
+    # fast-math (and the cache then holds that version under the same
+    # signature; seen when train_epochs compiled it first).
+    return numba.njit(**{**OPTIONS, "fastmath": False})(func)

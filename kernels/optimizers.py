@@ -8,7 +8,13 @@ float32 as the book's NumPy code does.
 """
 import numpy as np
 
-from ._jit import jit, jit_dividing
+from ._jit import jit, jit_dividing, jit_exact
+
+
+@jit_exact
+def decayed_learning_rate(learning_rate, decay, iterations):
+    """The book's ``learning_rate * (1 / (1 + decay * iterations))``, rounded as NumPy does."""
+    return learning_rate * (1. / (1. + decay * iterations))
 
 
 @jit

@@ -36,8 +36,8 @@ from .losses import (bce_backward, bce_forward, cce_backward_onehot,
                      cce_forward_sparse, mae_backward, mae_forward,
                      mse_backward, mse_forward, softmax_cce_backward_onehot,
                      softmax_cce_backward_sparse)
-from .optimizers import (adagrad_update, adam_update, rmsprop_update,
-                         sgd_momentum_update, sgd_update)
+from .optimizers import (adagrad_update, adam_update, decayed_learning_rate,
+                         rmsprop_update, sgd_momentum_update, sgd_update)
 
 # Op codes (tape column T_OP).
 OP_DENSE, OP_RELU, OP_SOFTMAX, OP_SIGMOID, OP_LINEAR, OP_DROPOUT = range(6)
@@ -59,6 +59,12 @@ OPT_SGD, OPT_SGD_MOMENTUM, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADAM = range(5)
 (S_LOSS, S_DATA_LOSS, S_REG_LOSS, S_ACCURACY, S_LEARNING_RATE,
  S_VAL_LOSS, S_VAL_ACCURACY) = range(7)
 STAT_COLUMNS = 7
+# Columns of the per-step figures of the steps that print (the book's
+# chapter 19-22 ``step:`` lines): the batch's loss, data loss, accuracy, the
+# regularisation loss of the parameters it was computed with, the learning
+# rate of its update, and its step number within the epoch.
+(T_STEP, T_LOSS, T_DATA_LOSS, T_REG_LOSS, T_ACCURACY, T_LEARNING_RATE) = range(6)
+STEP_COLUMNS = 6
 
 
 @jit_inline
@@ -291,7 +297,7 @@ def optimizer_step(opt_code, hyper, opt_state, params, grads, state1, state2):
     iterations = opt_state[0]
     learning_rate = hyper[0]
     if hyper[1]:
-        learning_rate = hyper[0] * (1. / (1. + hyper[1] * iterations))
+        learning_rate = decayed_learning_rate(hyper[0], hyper[1], iterations)
     opt_state[1] = learning_rate
     if opt_code == OPT_SGD:
         sgd_update(params, grads, learning_rate)
@@ -342,7 +348,7 @@ def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
                  masks, sample_losses, x_buffer, y_int_buffer, y_float_buffer,
                  loss_code, fused, sparse, acc_code, precision, opt_code, hyper,
                  opt_state, X, y_int, y_float, X_val, y_val_int, y_val_float,
-                 epochs, batch_size, shuffle, order, stats):
+                 epochs, batch_size, shuffle, order, stats, print_steps, step_stats):
     """Train for ``epochs`` epochs; return how many finished with a finite loss.
 
     Each epoch: optionally shuffle ``order`` (compiled RNG), then for each
@@ -352,8 +358,15 @@ def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
     the validation loss and accuracy. Row ``e`` of ``stats`` receives epoch
     ``e``'s figures (columns ``S_*``). Training stops after the first epoch
     whose loss is not finite.
+
+    With ``print_steps`` > 0, the steps the book prints (step 0, every
+    ``print_steps``-th and the last of each epoch) also leave their figures
+    in the next row of ``step_stats`` (columns ``T_*``), so Python prints
+    them without being entered per step; with 0 nothing is recorded.
     """
     n = X.shape[0]
+    steps = (n + batch_size - 1) // batch_size
+    step_row = 0
     for epoch in range(epochs):
         if shuffle:
             np.random.shuffle(order)
@@ -381,13 +394,26 @@ def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
             # literal True here and False elsewhere would compile forward twice.
             forward(tape, keep, params, acts, masks, x, batch_size > 0)
             out = output_of(tape, acts, rows)
-            loss_sum += data_loss_sum(loss_code, sparse, out, yi, yf, sample_losses)
+            batch_loss = data_loss_sum(loss_code, sparse, out, yi, yf, sample_losses)
+            loss_sum += batch_loss
             c, m = count_correct(acc_code, sparse, precision, out, yi, yf)
             correct += c
             compared += m
+            step = start // batch_size
+            printed = print_steps > 0 and (step % print_steps == 0 or step == steps - 1)
+            if printed:  # before the update, as the book's loss.calculate
+                reg = regularization_sum(tape, regs, params)
+                step_stats[step_row, T_STEP] = step
+                step_stats[step_row, T_DATA_LOSS] = batch_loss / rows
+                step_stats[step_row, T_REG_LOSS] = reg
+                step_stats[step_row, T_LOSS] = batch_loss / rows + reg
+                step_stats[step_row, T_ACCURACY] = c / m
             backward(tape, keep, regs, params, grads, acts, dacts, masks, x,
                      loss_code, fused, sparse, yi, yf)
             optimizer_step(opt_code, hyper, opt_state, params, grads, state1, state2)
+            if printed:
+                step_stats[step_row, T_LEARNING_RATE] = opt_state[1]
+                step_row += 1
         data_loss = loss_sum / n
         reg_loss = regularization_sum(tape, regs, params)
         stats[epoch, S_LOSS] = data_loss + reg_loss

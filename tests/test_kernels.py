@@ -546,6 +546,17 @@ OPTIMIZERS = {
 }
 
 
+@pairs("decayed_learning_rate")
+@given(st.floats(1e-6, 10), st.floats(0, 1), st.integers(0, 10**7))
+def test_decayed_learning_rate_is_the_books_to_the_bit(learning_rate, decay, iterations):
+    """Printed with full precision in the book's lines, so equal, not close."""
+    optimizer = R.Optimizer_SGD(learning_rate=learning_rate, decay=decay)
+    optimizer.iterations = iterations
+    optimizer.pre_update_params()
+    assert K.decayed_learning_rate(learning_rate, decay, float(iterations)) == \
+        optimizer.current_learning_rate
+
+
 @pairs("sgd_update", "sgd_momentum_update", "adagrad_update", "rmsprop_update",
        "adam_update")
 @given(st.sampled_from(sorted(OPTIMIZERS)), seeds, widths, widths, dtypes)

@@ -196,6 +196,62 @@ def test_relu_dropout_chains_equal_the_per_layer_path(batch, lead, dtype):
     assert_same_parameters(model, dense, dtype)
 
 
+def _printing_pair(dtype=np.float64):
+    """The same small network from jitnet and from the reference, L2 visible."""
+    np.random.seed(0)
+    X, y = spiral_data(samples=50, classes=3)
+    order = np.random.permutation(len(X))
+    X, y = X[order].astype(dtype), y[order]
+    models = []
+    for jit in (True, False):
+        np.random.seed(3)
+        Dense = (lambda *a, **k: jn.Dense(*a, **k, dtype=dtype)) if jit else R.Layer_Dense
+        model = jn.Model() if jit else R.Model()
+        model.add(Dense(2, 16, weight_regularizer_l2=5e-2, bias_regularizer_l2=5e-2))
+        model.add(jn.ReLU() if jit else R.Activation_ReLU())
+        model.add(Dense(16, 3))
+        model.add(jn.Softmax() if jit else R.Activation_Softmax())
+        model.set(loss=jn.CategoricalCrossentropy() if jit else R.Loss_CategoricalCrossentropy(),
+                  optimizer=(jn.Adam if jit else R.Optimizer_Adam)(learning_rate=0.05,
+                                                                   decay=1e-3),
+                  accuracy=jn.CategoricalAccuracy() if jit else R.Accuracy_Categorical())
+        model.finalize()
+        models.append(model)
+    return X, y, models
+
+
+@pytest.mark.parametrize("form", ["chapter 18", "chapter 19"])
+def test_printed_lines_are_the_books(form, capsys):
+    """Line for line what the reference (the book's Model) prints, in each form.
+
+    Chapter 19's form (batches): ``epoch: N``, ``step:`` lines for step 0,
+    every ``print_every``-th and the last (150 samples in batches of 32: steps
+    0, 2, 4), ``training,``, ``validation,``. Chapter 18's (no batches): an
+    epoch line every ``print_every`` epochs, one validation line at the end.
+    """
+    X, y, models = _printing_pair()
+    if form == "chapter 19":
+        kwargs = dict(epochs=3, batch_size=32, print_every=2, validation_data=(X, y))
+    else:
+        kwargs = dict(epochs=7, print_every=3, validation_data=(X, y))
+    printed = []
+    for model in models:
+        model.train(X, y, **kwargs)
+        printed.append(capsys.readouterr().out.splitlines())
+    assert printed[0] == printed[1]
+    lines = printed[0]
+    if form == "chapter 19":
+        assert len(lines) == 3 * 6 and lines[0] == "epoch: 1"
+        assert [line.split(",")[0] for line in lines[1:6]] == [
+            "step: 0", "step: 2", "step: 4", "training", "validation"]
+        regs = [float(line.split("reg_loss: ")[1].split(")")[0])
+                for line in lines if line.startswith("step: ")]
+        assert max(regs) > 0  # the regularisation shows, before each update
+    else:
+        assert [line.split(",")[0] for line in lines] == [
+            "epoch: 3", "epoch: 6", "validation"]
+
+
 def test_book_api_attributes_and_printing(capsys):
     X, y = task_data("categorical")
     model = build(0, "categorical", "adam", dtype=np.float32)
@@ -206,10 +262,10 @@ def test_book_api_attributes_and_printing(capsys):
     assert model.layers[1].prev is model.layers[0] and model.layers[0].next is model.layers[1]
     history = model.train(X, y, epochs=30, print_every=10, validation_data=(X, y))
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 6
+    assert len(lines) == 4  # chapter 18's form: three epoch lines, one validation
     assert lines[0].startswith("epoch: 10, acc: ") and "(data_loss: " in lines[0]
     assert ", reg_loss: " in lines[0] and "), lr: " in lines[0]
-    assert lines[1].startswith("validation, acc: ")
+    assert lines[3].startswith("validation, acc: ")
     assert history.epochs == list(range(1, 31))
     assert history["loss"] is history.loss and len(history.val_accuracy) == 30
     assert set(history.as_dict()) == {"epochs", "loss", "data_loss", "regularization_loss",

@@ -32,8 +32,11 @@ def test_model_trains_with_batches_and_validation(capsys):
                       R.Activation_Softmax_Loss_CategoricalCrossentropy)
     history = model.train(X, y, epochs=150, batch_size=64, print_every=50,
                           validation_data=(X_val, y_val))
-    printed = capsys.readouterr().out
-    assert printed.count("epoch: ") == 3 and "validation, acc: " in printed
+    printed = capsys.readouterr().out.splitlines()
+    # Chapter 19's form: every epoch, its 5 steps printed at 0, (50 > 4) and 4.
+    assert printed[:5] == ["epoch: 1"] + printed[1:5] and printed[1].startswith("step: 0, acc: ")
+    assert printed[2].startswith("step: 4, acc: ") and printed[3].startswith("training, acc: ")
+    assert printed[4].startswith("validation, acc: ") and len(printed) == 150 * 5
     assert len(history["loss"]) == len(history["val_loss"]) == 150
     assert history["loss"][-1] < 0.8 * history["loss"][0]
     assert history["regularization_loss"][-1] > 0

@@ -101,6 +101,15 @@ class Model:
               validation_data=None, verbose=True):
         """Train with mini-batches; one optimizer step per batch.
 
+        Prints as the book's ``Model`` does. With ``batch_size`` (chapters
+        19-22): every epoch ``epoch: N``, a ``step:`` line for step 0, every
+        ``print_every``-th step and the last step (that batch's figures, its
+        regularisation loss from the parameters before its update), a
+        ``training,`` summary of the epoch and, with ``validation_data``, a
+        ``validation,`` line. Without it (chapter 18): an ``epoch:`` line
+        (the epoch's one step) every ``print_every`` epochs and one
+        ``validation,`` line after the last epoch.
+
         Parameters
         ----------
         X : ndarray, shape (n, n_features)
@@ -109,9 +118,10 @@ class Model:
         batch_size : int or None
             None trains on the whole set at once (one step per epoch).
         print_every : int
-            Print the epoch summary when ``epoch % print_every == 0``.
+            Steps between ``step:`` lines (with batches), or epochs between
+            ``epoch:`` lines (without).
         validation_data : tuple (X_val, y_val) or None
-            Evaluated after every epoch.
+            Evaluated after every epoch (for the history).
         verbose : bool
 
         Returns
@@ -125,19 +135,22 @@ class Model:
         history = {'loss': [], 'data_loss': [], 'regularization_loss': [],
                    'accuracy': [], 'learning_rate': [],
                    'val_loss': [], 'val_accuracy': []}
+        steps_form = verbose and batch_size is not None
 
         for epoch in range(1, epochs + 1):
+            if steps_form:
+                print(f'epoch: {epoch}')
             self.loss.new_pass()
             self.accuracy.new_pass()
 
-            for batch_X, batch_y in _batches(X, y, batch_size):
+            batches = list(_batches(X, y, batch_size))
+            for step, (batch_X, batch_y) in enumerate(batches):
                 output = self.forward(batch_X, training=True)
-                # The batch figures feed the accumulators; the epoch
-                # summary below is computed from those.
-                self.loss.calculate(output, batch_y,
-                                    include_regularization=True)
+                data_loss, regularization_loss = self.loss.calculate(
+                    output, batch_y, include_regularization=True)
+                loss = data_loss + regularization_loss
                 predictions = self.output_layer_activation.predictions(output)
-                self.accuracy.calculate(predictions, batch_y)
+                accuracy = self.accuracy.calculate(predictions, batch_y)
 
                 self.backward(output, batch_y)
 
@@ -145,6 +158,16 @@ class Model:
                 for layer in self.trainable_layers:
                     self.optimizer.update_params(layer)
                 self.optimizer.post_update_params()
+
+                figures = (f'acc: {accuracy:.3f}, loss: {loss:.3f} ('
+                           f'data_loss: {data_loss:.3f}, '
+                           f'reg_loss: {regularization_loss:.3f}), '
+                           f'lr: {self.optimizer.current_learning_rate}')
+                if steps_form and (not step % print_every
+                                   or step == len(batches) - 1):
+                    print(f'step: {step}, ' + figures)
+                elif verbose and not steps_form and not epoch % print_every:
+                    print(f'epoch: {epoch}, ' + figures)
 
             epoch_data_loss, epoch_regularization_loss = \
                 self.loss.calculate_accumulated(include_regularization=True)
@@ -159,16 +182,18 @@ class Model:
             history['accuracy'].append(float(epoch_accuracy))
             history['learning_rate'].append(float(lr))
 
-            if verbose and not epoch % print_every:
-                print(f'epoch: {epoch}, acc: {epoch_accuracy:.3f}, '
+            if steps_form:
+                print(f'training, acc: {epoch_accuracy:.3f}, '
                       f'loss: {epoch_loss:.3f} ('
                       f'data_loss: {epoch_data_loss:.3f}, '
                       f'reg_loss: {epoch_regularization_loss:.3f}), '
                       f'lr: {lr}')
 
             if validation_data is not None:
+                last = epoch == epochs
                 val_loss, val_accuracy = self.evaluate(
-                    *validation_data, batch_size=batch_size, verbose=verbose)
+                    *validation_data, batch_size=batch_size,
+                    verbose=steps_form or (verbose and last))
                 history['val_loss'].append(float(val_loss))
                 history['val_accuracy'].append(float(val_accuracy))
 
