@@ -88,8 +88,10 @@ def _rows(arena, offset, n, width):
 # it). In training such a ReLU and dropout run as one in-place pass over the
 # Dense output before them (relu_dropout_forward; no ReLU output, no mask),
 # and the Dense after them applies both masks in its backward as
-# ``(dropout output > 0) / keep_rate``. On the wide layers of chapter 18
-# (3000 x 512) that saves five of the eight passes over the activations.
+# ``(dropout output > 0) / keep_rate``. On chapter 18's 3000 x 512
+# activations this drops the mask, the ReLU output and three backward passes
+# (dropout's, the ReLU's, and a mask pass after BLAS), and working in place
+# took the step's kernels from 2.7-2.9 to 2.2-2.4 ms.
 
 # forward and backward are compiled on their own, not inlined into their
 # callers: on an empty cache jitnet compiles backward in a second process
