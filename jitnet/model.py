@@ -11,6 +11,7 @@ import sys
 import numpy as np
 
 from . import _compile, _files
+from ._interrupt import Interruptible
 from ._program import LOSS_CODES, OP_CODES, Program, optimizer_settings
 from ._validate import (as_class_labels, as_float_array, check_positive_int)
 from .accuracy import CategoricalAccuracy, RegressionAccuracy
@@ -33,6 +34,11 @@ def _progress_bar(epochs):
     except ImportError:
         return None
     return tqdm(total=epochs, unit="epoch", leave=False, dynamic_ncols=True)
+
+
+#: Epochs per compiled call at most: their figures' array stays small
+#: (65536 x 7 float64 is 3.7 MB) however many epochs a call asks for.
+MAX_CHUNK = 1 << 16
 
 
 def _printed_steps(steps, print_every):
@@ -94,6 +100,8 @@ class Model:
         self.loss = self.optimizer = self.accuracy = None
         self.softmax_classifier_output = None
         self._program = None
+        #: The History of the last ``train`` call, filled as its epochs finish.
+        self.history = None
 
     def __getstate__(self):
         # The arenas are rebuilt on unpickling: pickle copies each layer's
@@ -286,7 +294,7 @@ class Model:
                               self.optimizer.current_learning_rate], np.float64)
         order = np.arange(X.shape[0], dtype=np.intp)
         fused = self.softmax_classifier_output is not None
-        history = History()
+        history = self.history = History()  # filled as epochs finish
         if compilation is not None:
             compilation.complete()
         bar = _progress_bar(epochs) if verbose else None
@@ -299,6 +307,29 @@ class Model:
         printed_per_epoch = _printed_steps(steps, print_steps)
         validating = validation_data is not None
         write = bar.write if bar is not None else print
+        try:
+            with Interruptible() as ctrl_c:
+                self._train_chunks(
+                    history, prog, X, y_int, y_float, X_val, y_val_int, y_val_float,
+                    sparse, fused, acc_code, precision, opt_code, hyper, opt_state,
+                    epochs, batch, shuffle, order, print_every, book_steps,
+                    print_steps, printed_per_epoch, validating, verbose, bar, write,
+                    ctrl_c)
+        finally:
+            if bar is not None:
+                bar.close()
+        ctrl_c.check()  # after the model is consistent: Ctrl-C raises here
+        if verbose and not book_steps and validating:  # chapter 18: once, at the end
+            _print_validation(history.val_loss[-1], history.val_accuracy[-1], write)
+        return history
+
+    def _train_chunks(self, history, prog, X, y_int, y_float, X_val, y_val_int,
+                      y_val_float, sparse, fused, acc_code, precision, opt_code, hyper,
+                      opt_state, epochs, batch, shuffle, order, print_every, book_steps,
+                      print_steps, printed_per_epoch, validating, verbose, bar, write,
+                      ctrl_c):
+        """Run ``train_epochs`` a chunk at a time, recording and printing after each."""
+        where = "Model.train"
         done = 0
         while done < epochs:
             chunk = epochs - done
@@ -308,6 +339,7 @@ class Model:
                 chunk = min(chunk, print_every - done % print_every)
             if bar is not None:  # and often enough to move the bar
                 chunk = min(chunk, max(1, epochs // 100))
+            chunk = min(chunk, MAX_CHUNK)  # bounds the figures' arrays below
             stats = np.full((chunk, P.STAT_COLUMNS), np.nan)
             step_stats = np.full((chunk * printed_per_epoch, P.STEP_COLUMNS), np.nan)
             finished = P.train_epochs(
@@ -317,7 +349,7 @@ class Model:
                 prog.y_float_buffer, LOSS_CODES[type(self.loss)], fused,
                 sparse, acc_code, precision, opt_code, hyper, opt_state, X,
                 y_int, y_float, X_val, y_val_int, y_val_float, chunk, batch,
-                bool(shuffle), order, stats, print_steps, step_stats)
+                bool(shuffle), order, stats, print_steps, step_stats, ctrl_c.stop)
             self.optimizer.iterations = int(opt_state[0])
             self.optimizer.current_learning_rate = float(opt_state[1])
             self._record(history, done, stats[:finished], validating)
@@ -327,23 +359,18 @@ class Model:
             # A chunk ends at the next epoch that prints, so only its last row can.
             elif verbose and finished and done % print_every == 0:
                 _print_epoch_line(history.epochs[-1], step_stats[finished - 1], write)
-            if bar is not None:
+            if bar is not None and finished:
                 bar.update(finished)
                 bar.set_postfix(loss=f"{history.loss[-1]:.3f}",
                                 acc=f"{history.accuracy[-1]:.3f}", refresh=False)
+            if ctrl_c.stop[0]:
+                return  # Ctrl-C: the caller raises KeyboardInterrupt
             if finished < chunk:
-                if bar is not None:
-                    bar.close()
                 raise FloatingPointError(
                     f"{where}: the loss became {history.loss[-1]} at epoch"
                     f" {done}; training stopped. The learning rate"
                     f" ({self.optimizer.current_learning_rate:g}) is probably"
                     f" too high: try a lower one")
-        if verbose and not book_steps and validating:  # chapter 18: once, at the end
-            _print_validation(history.val_loss[-1], history.val_accuracy[-1], write)
-        if bar is not None:
-            bar.close()
-        return history
 
     @staticmethod
     def _record(history, done, rows, validating):

@@ -350,7 +350,8 @@ def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
                  masks, sample_losses, x_buffer, y_int_buffer, y_float_buffer,
                  loss_code, fused, sparse, acc_code, precision, opt_code, hyper,
                  opt_state, X, y_int, y_float, X_val, y_val_int, y_val_float,
-                 epochs, batch_size, shuffle, order, stats, print_steps, step_stats):
+                 epochs, batch_size, shuffle, order, stats, print_steps, step_stats,
+                 stop):
     """Train for ``epochs`` epochs; return how many finished with a finite loss.
 
     Each epoch: optionally shuffle ``order`` (compiled RNG), then for each
@@ -365,6 +366,11 @@ def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
     ``print_steps``-th and the last of each epoch) also leave their figures
     in the next row of ``step_stats`` (columns ``T_*``), so Python prints
     them without being entered per step; with 0 nothing is recorded.
+
+    Before each step it reads ``stop[0]``, which another thread sets on
+    Ctrl-C (``jitnet._interrupt``): when set, it returns the number of whole
+    epochs done, the parameters and optimizer state being those after the
+    last step taken.
     """
     n = X.shape[0]
     steps = (n + batch_size - 1) // batch_size
@@ -374,8 +380,10 @@ def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
             np.random.shuffle(order)
         loss_sum, correct, compared = 0.0, 0, 0
         for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            rows = stop - start
+            if stop[0]:
+                return epoch
+            end = min(start + batch_size, n)
+            rows = end - start
             if shuffle:  # gather the batch's rows into the buffers
                 x = _rows(x_buffer, 0, rows, X.shape[1])
                 yf = _rows(y_float_buffer, 0, rows, y_float.shape[1]) \
@@ -389,9 +397,9 @@ def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
                     else:
                         copy_values(y_float[src], yf[r])
             else:
-                x = X[start:stop]
-                yi = y_int[start:stop] if sparse else y_int
-                yf = y_float[start:stop] if not sparse else y_float
+                x = X[start:end]
+                yi = y_int[start:end] if sparse else y_int
+                yf = y_float[start:end] if not sparse else y_float
             # training=True as a run-time bool (batch_size is positive): a
             # literal True here and False elsewhere would compile forward twice.
             forward(tape, keep, params, acts, masks, x, batch_size > 0)
