@@ -26,6 +26,7 @@ _HOMES = {
     "Accuracy": "accuracy", "CategoricalAccuracy": "accuracy",
     "RegressionAccuracy": "accuracy",
     "Model": "model", "History": "history",
+    "EarlyStopping": "callbacks", "Checkpoint": "callbacks",
 }
 
 

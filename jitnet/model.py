@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _compile, _files
 from ._interrupt import Interruptible
+from .callbacks import epoch_logs
 from ._program import LOSS_CODES, OP_CODES, Program, optimizer_settings
 from ._validate import (as_class_labels, as_float_array, check_positive_int)
 from .accuracy import CategoricalAccuracy, RegressionAccuracy
@@ -39,6 +40,32 @@ def _progress_bar(epochs):
 #: Epochs per compiled call at most: their figures' array stays small
 #: (65536 x 7 float64 is 3.7 MB) however many epochs a call asks for.
 MAX_CHUNK = 1 << 16
+
+
+def _check_callbacks(callbacks, validating, where):
+    """``callbacks`` as a list, each usable, monitoring a figure that will exist."""
+    if callbacks is None:
+        return []
+    if callable(callbacks) or hasattr(callbacks, "on_epoch_end"):
+        callbacks = [callbacks]
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not (callable(callback) or callable(getattr(callback, "on_epoch_end", None))):
+            raise TypeError(f"{where}: callbacks must be callables f(epoch, logs) or"
+                            f" objects with on_epoch_end(epoch, logs), got {callback!r}")
+        monitor = getattr(callback, "monitor", None)
+        if isinstance(monitor, str) and (monitor not in FIELDS or (
+                monitor.startswith("val_") and not validating)):
+            raise ValueError(f"{where}: {type(callback).__name__} monitors {monitor!r},"
+                             f" which this run does not record"
+                             f"{' (it needs validation_data)' if monitor in FIELDS else ''};"
+                             f" recorded: {', '.join(f for f in FIELDS if validating or not f.startswith('val_'))}")
+    return callbacks
+
+
+def _call(callback, epoch, logs):
+    method = getattr(callback, "on_epoch_end", None)
+    return method(epoch, logs) if callable(method) else callback(epoch, logs)
 
 
 def _printed_steps(steps, print_every):
@@ -235,7 +262,7 @@ class Model:
     # ------------------------------------------------------------ training
 
     def train(self, X, y, *, epochs=1, batch_size=None, print_every=1,
-              validation_data=None, shuffle=False, verbose=True):
+              validation_data=None, shuffle=False, verbose=True, callbacks=None):
         """Train; return a :class:`History` of this call's epochs.
 
         Parameters
@@ -257,6 +284,11 @@ class Model:
         shuffle : bool
             Reshuffle the rows every epoch (compiled RNG; see ``jitnet.seed``).
         verbose : bool
+        callbacks : list or None
+            Callables ``f(epoch, logs)`` or objects with ``on_epoch_end(epoch,
+            logs)`` (see :mod:`jitnet.callbacks`: ``EarlyStopping``,
+            ``Checkpoint``), called after every epoch; one returning True
+            stops training after that epoch.
 
         Raises
         ------
@@ -306,6 +338,10 @@ class Model:
         print_steps = (print_every if book_steps else steps) if verbose else 0
         printed_per_epoch = _printed_steps(steps, print_steps)
         validating = validation_data is not None
+        callbacks = _check_callbacks(callbacks, validating, where)
+        for callback in callbacks:
+            if hasattr(callback, "set_model"):
+                callback.set_model(self)
         write = bar.write if bar is not None else print
         try:
             with Interruptible() as ctrl_c:
@@ -314,11 +350,14 @@ class Model:
                     sparse, fused, acc_code, precision, opt_code, hyper, opt_state,
                     epochs, batch, shuffle, order, print_every, book_steps,
                     print_steps, printed_per_epoch, validating, verbose, bar, write,
-                    ctrl_c)
+                    ctrl_c, callbacks)
         finally:
             if bar is not None:
                 bar.close()
         ctrl_c.check()  # after the model is consistent: Ctrl-C raises here
+        for callback in callbacks:
+            if hasattr(callback, "on_train_end"):
+                callback.on_train_end()
         if verbose and not book_steps and validating:  # chapter 18: once, at the end
             _print_validation(history.val_loss[-1], history.val_accuracy[-1], write)
         return history
@@ -327,13 +366,13 @@ class Model:
                       y_val_float, sparse, fused, acc_code, precision, opt_code, hyper,
                       opt_state, epochs, batch, shuffle, order, print_every, book_steps,
                       print_steps, printed_per_epoch, validating, verbose, bar, write,
-                      ctrl_c):
+                      ctrl_c, callbacks):
         """Run ``train_epochs`` a chunk at a time, recording and printing after each."""
         where = "Model.train"
         done = 0
         while done < epochs:
             chunk = epochs - done
-            if book_steps:
+            if book_steps or callbacks:
                 chunk = 1
             elif verbose:  # stop at the next epoch that prints
                 chunk = min(chunk, print_every - done % print_every)
@@ -365,12 +404,31 @@ class Model:
                                 acc=f"{history.accuracy[-1]:.3f}", refresh=False)
             if ctrl_c.stop[0]:
                 return  # Ctrl-C: the caller raises KeyboardInterrupt
+            if callbacks and finished == chunk:
+                logs = epoch_logs(history)
+                stops = [_call(callback, history.epochs[-1], logs) for callback in callbacks]
+                if any(stop is True for stop in stops):
+                    return
             if finished < chunk:
                 raise FloatingPointError(
                     f"{where}: the loss became {history.loss[-1]} at epoch"
                     f" {done}; training stopped. The learning rate"
                     f" ({self.optimizer.current_learning_rate:g}) is probably"
                     f" too high: try a lower one")
+
+    def _snapshot(self):
+        """Copies of the parameters and optimizer state (``EarlyStopping``)."""
+        prog = self._program
+        return (prog.params.copy(), prog.state1.copy(), prog.state2.copy(),
+                self.optimizer.iterations, self.optimizer.current_learning_rate)
+
+    def _restore(self, snapshot):
+        """Put a :meth:`_snapshot` back, in place (layers' arrays are views)."""
+        prog = self._program
+        params, state1, state2, iterations, learning_rate = snapshot
+        prog.params[...], prog.state1[...], prog.state2[...] = params, state1, state2
+        self.optimizer.iterations = iterations
+        self.optimizer.current_learning_rate = learning_rate
 
     @staticmethod
     def _record(history, done, rows, validating):
