@@ -145,17 +145,23 @@ def _exercise_backward(dtype, classes):
             optimizer.post_update_params()
 
 
+def _backward_kinds(jn):
+    """What :func:`_exercise_backward` calls, commonest first (dense's first)."""
+    return ["dense", "ReLU", "softmax_cce", jn.Adam, "Sigmoid", "BinaryCrossentropy",
+            "Linear", "MeanSquaredError", "dropout", "MeanAbsoluteError",
+            "CategoricalCrossentropy", "Softmax", lambda: jn.SGD(momentum=0.9), jn.SGD,
+            jn.Adagrad, jn.RMSprop]
+
+
 def main(dtype):
     """The helper's work: dense's backward for ``dtype``, then the rest, commonest first."""
     import jitnet as jn
 
     dtype = np.dtype(dtype)
-    _exercise_backward(dtype, ["dense"])
+    kinds = _backward_kinds(jn)
+    _exercise_backward(dtype, kinds[:1])  # dense
     print(READY, flush=True)
-    _exercise_backward(dtype, [
-        "ReLU", "softmax_cce", jn.Adam, "Sigmoid", "BinaryCrossentropy", "Linear", "MeanSquaredError", "dropout",
-        "MeanAbsoluteError", "CategoricalCrossentropy", "Softmax",
-        lambda: jn.SGD(momentum=0.9), jn.SGD, jn.Adagrad, jn.RMSprop])
+    _exercise_backward(dtype, kinds[1:])
 
 
 def _exercise_forward(dtype):
@@ -164,9 +170,9 @@ def _exercise_forward(dtype):
 
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(dtype)
     labels = (np.array([0, 1, 2, 0], np.uint8), np.array([0, 1, 2, 0]))
-    for layer in (jn.Dense(3, 3, weight_regularizer_l1=1e-4, weight_regularizer_l2=1e-4,
-                           dtype=dtype), jn.ReLU(), jn.Softmax(), jn.Sigmoid(), jn.Linear(),
-                  jn.Dropout(0.5)):
+    dense = jn.Dense(3, 3, weight_regularizer_l1=1e-4, weight_regularizer_l2=1e-4,
+                     dtype=dtype)
+    for layer in (dense, jn.ReLU(), jn.Softmax(), jn.Sigmoid(), jn.Linear(), jn.Dropout(0.5)):
         layer.forward(x)
         if isinstance(layer, jn.Dense):
             jn.Loss().regularization_loss(layer)
@@ -193,7 +199,4 @@ def fill_cache(dtype):
     program, here, helper = _compile.plan(dtype)
     _compile.compile_all(helper + here + [program])
     _exercise_forward(dtype)
-    _exercise_backward(dtype, [
-        "dense", "ReLU", "softmax_cce", "Sigmoid", "BinaryCrossentropy", "Linear",
-        "MeanSquaredError", "dropout", "MeanAbsoluteError", "CategoricalCrossentropy",
-        "Softmax", jn.Adam, lambda: jn.SGD(momentum=0.9), jn.SGD, jn.Adagrad, jn.RMSprop])
+    _exercise_backward(dtype, _backward_kinds(jn))

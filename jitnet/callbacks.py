@@ -13,9 +13,8 @@ With callbacks, ``Model.train`` runs one compiled call per epoch (about
 """
 import math
 
-import numpy as np
-
 from ._validate import check_positive_int, check_real
+from .history import FIELDS
 
 __all__ = ["EarlyStopping", "Checkpoint"]
 
@@ -104,6 +103,4 @@ class Checkpoint:
 
 def epoch_logs(history):
     """The last epoch's figures of ``history`` as a dict (the callbacks' ``logs``)."""
-    return {name: float(np.float64(values[-1])) for name, values in
-            ((name, history[name]) for name in history.keys() if name != "epochs")
-            if values}
+    return {name: history[name][-1] for name in FIELDS if history[name]}

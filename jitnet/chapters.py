@@ -200,10 +200,17 @@ def ch10(lib, epochs=EPOCHS["ch10"]):
     return run, epochs
 
 
-def _regularized_spiral_loop(lib, X, y, *, dropout, learning_rate, decay):
-    """Chapters 14 and 15: the chapter-10 loop plus L2 on the first layer (and dropout)."""
+def _regularized_spiral(lib, epochs, samples, *, dropout, learning_rate, decay):
+    """Chapters 14 and 15: the chapter-10 loop plus L2 on the first layer (and dropout).
 
-    def run(epochs):
+    Returns
+    -------
+    run : callable ``run(epochs=epochs) -> (loss, accuracy)`` of the last epoch
+    epochs : int
+    """
+    X, y = _spiral(samples, 3)
+
+    def run(epochs=epochs):
         _seed(lib)
         dense1 = lib.Layer_Dense(2, 64, weight_regularizer_l2=5e-4,
                                  bias_regularizer_l2=5e-4)
@@ -247,7 +254,8 @@ def _regularized_spiral_loop(lib, X, y, *, dropout, learning_rate, decay):
             optimizer.post_update_params()
         return float(loss), float(accuracy)
 
-    return run
+    run(2)
+    return run, epochs
 
 
 def ch14(lib, epochs=EPOCHS["ch14"]):
@@ -258,15 +266,8 @@ def ch14(lib, epochs=EPOCHS["ch14"]):
     run : callable ``run(epochs=epochs) -> (loss, accuracy)`` of the last epoch
     epochs : int
     """
-    X, y = _spiral(100, 3)
-    loop = _regularized_spiral_loop(lib, X, y, dropout=False, learning_rate=0.02,
-                                    decay=5e-7)
-
-    def run(epochs=epochs):
-        return loop(epochs)
-
-    run(2)
-    return run, epochs
+    return _regularized_spiral(lib, epochs, 100, dropout=False, learning_rate=0.02,
+                               decay=5e-7)
 
 
 def ch15(lib, epochs=EPOCHS["ch15"]):
@@ -277,15 +278,8 @@ def ch15(lib, epochs=EPOCHS["ch15"]):
     run : callable ``run(epochs=epochs) -> (loss, accuracy)`` of the last epoch
     epochs : int
     """
-    X, y = _spiral(1000, 3)
-    loop = _regularized_spiral_loop(lib, X, y, dropout=True, learning_rate=0.05,
-                                    decay=5e-5)
-
-    def run(epochs=epochs):
-        return loop(epochs)
-
-    run(2)
-    return run, epochs
+    return _regularized_spiral(lib, epochs, 1000, dropout=True, learning_rate=0.05,
+                               decay=5e-5)
 
 
 def ch16(lib, epochs=EPOCHS["ch16"]):

@@ -7,6 +7,7 @@ batch of those epochs: forward, loss, accuracy, backward, regularisation and
 the optimizer update.
 """
 import sys
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -54,12 +55,12 @@ def _check_callbacks(callbacks, validating, where):
             raise TypeError(f"{where}: callbacks must be callables f(epoch, logs) or"
                             f" objects with on_epoch_end(epoch, logs), got {callback!r}")
         monitor = getattr(callback, "monitor", None)
-        if isinstance(monitor, str) and (monitor not in FIELDS or (
-                monitor.startswith("val_") and not validating)):
+        recorded = [f for f in FIELDS if validating or not f.startswith("val_")]
+        if isinstance(monitor, str) and monitor not in recorded:
+            need = " (it needs validation_data)" if monitor in FIELDS else ""
             raise ValueError(f"{where}: {type(callback).__name__} monitors {monitor!r},"
-                             f" which this run does not record"
-                             f"{' (it needs validation_data)' if monitor in FIELDS else ''};"
-                             f" recorded: {', '.join(f for f in FIELDS if validating or not f.startswith('val_'))}")
+                             f" which this run does not record{need};"
+                             f" recorded: {', '.join(recorded)}")
     return callbacks
 
 
@@ -343,17 +344,56 @@ class Model:
             if hasattr(callback, "set_model"):
                 callback.set_model(self)
         write = bar.write if bar is not None else print
-        try:
-            with Interruptible() as ctrl_c:
-                self._train_chunks(
-                    history, prog, X, y_int, y_float, X_val, y_val_int, y_val_float,
-                    sparse, fused, acc_code, precision, opt_code, hyper, opt_state,
-                    epochs, batch, shuffle, order, print_every, book_steps,
-                    print_steps, printed_per_epoch, validating, verbose, bar, write,
-                    ctrl_c, callbacks)
-        finally:
-            if bar is not None:
-                bar.close()
+        # The bar closes on every way out (tqdm is a context manager).
+        with Interruptible() as ctrl_c, bar if bar is not None else nullcontext():
+            done = 0
+            while done < epochs:
+                chunk = epochs - done
+                if book_steps or callbacks:
+                    chunk = 1
+                elif verbose:  # stop at the next epoch that prints
+                    chunk = min(chunk, print_every - done % print_every)
+                if bar is not None:  # and often enough to move the bar
+                    chunk = min(chunk, max(1, epochs // 100))
+                chunk = min(chunk, MAX_CHUNK)  # bounds the figures' arrays below
+                stats = np.full((chunk, P.STAT_COLUMNS), np.nan)
+                step_stats = np.full((chunk * printed_per_epoch, P.STEP_COLUMNS),
+                                     np.nan)
+                finished = P.train_epochs(
+                    prog.tape, prog.keep, prog.regs, prog.params, prog.grads,
+                    prog.state1, prog.state2, prog.acts, prog.dacts, prog.masks,
+                    prog.sample_losses, prog.x_buffer, prog.y_int_buffer,
+                    prog.y_float_buffer, LOSS_CODES[type(self.loss)], fused,
+                    sparse, acc_code, precision, opt_code, hyper, opt_state, X,
+                    y_int, y_float, X_val, y_val_int, y_val_float, chunk, batch,
+                    bool(shuffle), order, stats, print_steps, step_stats, ctrl_c.stop)
+                self.optimizer.iterations = int(opt_state[0])
+                self.optimizer.current_learning_rate = float(opt_state[1])
+                self._record(history, done, stats[:finished], validating)
+                done += finished
+                if book_steps and finished:
+                    _print_steps_form(history, step_stats, validating, write)
+                # A chunk ends at the next epoch that prints, so only its last row can.
+                elif verbose and finished and done % print_every == 0:
+                    _print_epoch_line(history.epochs[-1], step_stats[finished - 1], write)
+                if bar is not None and finished:
+                    bar.update(finished)
+                    bar.set_postfix(loss=f"{history.loss[-1]:.3f}",
+                                    acc=f"{history.accuracy[-1]:.3f}", refresh=False)
+                if ctrl_c.stop[0]:
+                    break  # Ctrl-C: raised below, the model consistent
+                if callbacks and finished == chunk:
+                    logs = epoch_logs(history)
+                    stops = [_call(callback, history.epochs[-1], logs)
+                             for callback in callbacks]
+                    if any(stop is True for stop in stops):
+                        break
+                if finished < chunk:
+                    raise FloatingPointError(
+                        f"{where}: the loss became {history.loss[-1]} at epoch"
+                        f" {done}; training stopped. The learning rate"
+                        f" ({self.optimizer.current_learning_rate:g}) is probably"
+                        f" too high: try a lower one")
         ctrl_c.check()  # after the model is consistent: Ctrl-C raises here
         for callback in callbacks:
             if hasattr(callback, "on_train_end"):
@@ -362,59 +402,7 @@ class Model:
             _print_validation(history.val_loss[-1], history.val_accuracy[-1], write)
         return history
 
-    def _train_chunks(self, history, prog, X, y_int, y_float, X_val, y_val_int,
-                      y_val_float, sparse, fused, acc_code, precision, opt_code, hyper,
-                      opt_state, epochs, batch, shuffle, order, print_every, book_steps,
-                      print_steps, printed_per_epoch, validating, verbose, bar, write,
-                      ctrl_c, callbacks):
-        """Run ``train_epochs`` a chunk at a time, recording and printing after each."""
-        where = "Model.train"
-        done = 0
-        while done < epochs:
-            chunk = epochs - done
-            if book_steps or callbacks:
-                chunk = 1
-            elif verbose:  # stop at the next epoch that prints
-                chunk = min(chunk, print_every - done % print_every)
-            if bar is not None:  # and often enough to move the bar
-                chunk = min(chunk, max(1, epochs // 100))
-            chunk = min(chunk, MAX_CHUNK)  # bounds the figures' arrays below
-            stats = np.full((chunk, P.STAT_COLUMNS), np.nan)
-            step_stats = np.full((chunk * printed_per_epoch, P.STEP_COLUMNS), np.nan)
-            finished = P.train_epochs(
-                prog.tape, prog.keep, prog.regs, prog.params, prog.grads,
-                prog.state1, prog.state2, prog.acts, prog.dacts, prog.masks,
-                prog.sample_losses, prog.x_buffer, prog.y_int_buffer,
-                prog.y_float_buffer, LOSS_CODES[type(self.loss)], fused,
-                sparse, acc_code, precision, opt_code, hyper, opt_state, X,
-                y_int, y_float, X_val, y_val_int, y_val_float, chunk, batch,
-                bool(shuffle), order, stats, print_steps, step_stats, ctrl_c.stop)
-            self.optimizer.iterations = int(opt_state[0])
-            self.optimizer.current_learning_rate = float(opt_state[1])
-            self._record(history, done, stats[:finished], validating)
-            done += finished
-            if book_steps and finished:
-                _print_steps_form(history, step_stats, validating, write)
-            # A chunk ends at the next epoch that prints, so only its last row can.
-            elif verbose and finished and done % print_every == 0:
-                _print_epoch_line(history.epochs[-1], step_stats[finished - 1], write)
-            if bar is not None and finished:
-                bar.update(finished)
-                bar.set_postfix(loss=f"{history.loss[-1]:.3f}",
-                                acc=f"{history.accuracy[-1]:.3f}", refresh=False)
-            if ctrl_c.stop[0]:
-                return  # Ctrl-C: the caller raises KeyboardInterrupt
-            if callbacks and finished == chunk:
-                logs = epoch_logs(history)
-                stops = [_call(callback, history.epochs[-1], logs) for callback in callbacks]
-                if any(stop is True for stop in stops):
-                    return
-            if finished < chunk:
-                raise FloatingPointError(
-                    f"{where}: the loss became {history.loss[-1]} at epoch"
-                    f" {done}; training stopped. The learning rate"
-                    f" ({self.optimizer.current_learning_rate:g}) is probably"
-                    f" too high: try a lower one")
+
 
     def _snapshot(self):
         """Copies of the parameters and optimizer state (``EarlyStopping``)."""

@@ -33,7 +33,9 @@ def test_early_stopping_restores_the_best_epoch():
     X, y = W.spiral()
     model = spiral_model()
     weights = []
-    record = lambda epoch, logs: weights.append(model.trainable_layers[0].weights.copy())  # noqa: E731
+    def record(epoch, logs):
+        weights.append(model.trainable_layers[0].weights.copy())
+
     stopper = jn.EarlyStopping(monitor="loss", patience=3, min_delta=1e9)
     history = model.train(X, y, epochs=100, verbose=False, callbacks=[record, stopper])
     assert len(history) == 4 and stopper.best_epoch == 1

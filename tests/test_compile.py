@@ -10,16 +10,21 @@ import pytest
 import jitnet.nnfs as lib
 from jitnet import _compile, workloads as W
 
-COLD_TRAIN = """
-import json
-import jitnet.nnfs as lib
-from jitnet import _compile, workloads as W
+# Child-process code that records every helper jitnet starts, in ``helpers``.
+SPY_ON_HELPERS = """
+from jitnet import _compile
 helpers = []
 start_python = _compile.start_python
 def spy(code, **kwargs):
     helpers.append(start_python(code, **kwargs))
     return helpers[-1]
 _compile.start_python = spy
+"""
+
+COLD_TRAIN = SPY_ON_HELPERS + """
+import json
+import jitnet.nnfs as lib
+from jitnet import _compile, workloads as W
 X, y = W.spiral()
 model = W.model(lib, (2, 16, 3), lib.Optimizer_Adam(learning_rate=0.05))
 loss = model.train(X, y, epochs=2, verbose=False).loss[-1]

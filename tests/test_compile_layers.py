@@ -7,21 +7,15 @@ import sys
 import numpy as np
 
 from jitnet import _compile, _compile_layers
+from test_compile import SPY_ON_HELPERS
 
 # A chapter-10 step on an empty cache, with the helper spied on; reports the
 # loss, the helper's exit status and whether this process compiled dense's
 # backward itself (it should load the helper's).
-COLD_STEPS = """
-import json, os
+COLD_STEPS = SPY_ON_HELPERS + """
+import json
 import numpy as np
-from jitnet import _compile
 from jitnet.kernels import dense as D
-helpers = []
-start_python = _compile.start_python
-def spy(code, **kwargs):
-    helpers.append(start_python(code, **kwargs))
-    return helpers[-1]
-_compile.start_python = spy
 import jitnet.nnfs as lib
 from jitnet import workloads as W
 X, y = W.spiral()
@@ -37,8 +31,9 @@ for _ in range(3):
     adam.post_update_params()
 for helper in helpers:
     helper.wait()
+compiled_here = sum(D.dense_backward.stats.cache_misses.values())
 print(json.dumps({"loss": float(loss), "helpers": [h.returncode for h in helpers],
-                  "dense_backward_compiled_here": sum(D.dense_backward.stats.cache_misses.values()),
+                  "dense_backward_compiled_here": compiled_here,
                   "weights": float(dense1.weights.sum())}))
 """
 
@@ -53,7 +48,8 @@ def _run(code, **env_changes):
     return done
 
 
-def test_a_cold_book_loop_compiles_dense_backward_in_the_helper(tmp_path, monkeypatch, capsys):
+def test_a_cold_book_loop_compiles_dense_backward_in_the_helper(tmp_path, monkeypatch,
+                                                                capsys):
     report = json.loads(_run(COLD_STEPS, NUMBA_CACHE_DIR=str(tmp_path)).stdout.splitlines()[-1])
     if (os.cpu_count() or 1) < 2:
         assert report["helpers"] == []
