@@ -5,7 +5,7 @@ up); ``timeraw_*`` measures a cold start in a fresh interpreter.
 """
 from jitnet import workloads as W
 
-from .common import speedup
+from .common import best_of, speedup
 
 FAST, BOOK = W.library("jitnet"), W.library("reference")
 
@@ -59,6 +59,32 @@ class SpiralBookLoop(_JitnetVsReference):
     def setup(self):
         self.fast = W.spiral_book_loop(FAST, SPIRAL_EPOCHS)
         self.book = W.spiral_book_loop(BOOK, SPIRAL_EPOCHS)
+
+
+class SpiralCallbacks:
+    """``Model.train`` on the spiral with callbacks (``jitnet.workloads.CALLBACK_KINDS``).
+
+    ``track_us_per_epoch_over_none``: what the callbacks add per epoch, timed
+    side by side with the same training without them (the lone
+    ``EarlyStopping`` runs inside the compiled loop; target at most 2 us).
+    """
+
+    params = list(W.CALLBACK_KINDS)
+    param_names = ["callbacks"]
+    timeout = 300
+    epochs = 2000
+
+    def setup(self, kind):
+        self.run = W.spiral_model_callbacks(kind, self.epochs)
+        self.none = W.spiral_model_callbacks("none", self.epochs)
+
+    def time_train(self, kind):
+        self.run()
+
+    def track_us_per_epoch_over_none(self, kind):
+        extra = best_of(self.run, repeat=5) - best_of(self.none, repeat=5)
+        return extra / self.epochs * 1e6
+    track_us_per_epoch_over_none.unit = "us"
 
 
 class WideModel(_JitnetVsReference, _PeakMemory):

@@ -57,7 +57,7 @@ def plan(dtype):
     program = (P.train_epochs, (
         T.int64[:, ::1], f1, T.float64[:, ::1], a1, a1, a1, a1, a1, a1, a1, a1, a1,
         T.intp[::1], a1, i, b, b, i, d, i, f1, f1, a2, i1, a2, a2, i1, a2, i, i, b,
-        T.intp[::1], T.float64[:, ::1], i, T.float64[:, ::1], i1))
+        T.intp[::1], T.float64[:, ::1], i, T.float64[:, ::1], i1, f1, a1))
     # The helper compiles dense's backward, then backward, the op dispatch that
     # calls it. That finds the small backward kernels in the cache: this
     # process compiles them first.

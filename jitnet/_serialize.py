@@ -3,6 +3,8 @@
 Only the classes listed here can be named by a file; their constructors
 validate every number, so a damaged description raises ``ValueError``.
 """
+from contextlib import contextmanager
+
 from . import _files
 from .accuracy import CategoricalAccuracy, RegressionAccuracy
 from .activations import Linear, ReLU, Sigmoid, Softmax
@@ -33,7 +35,12 @@ def _layer(layer):
 
 
 def describe(model):
-    """``(arrays, description)`` for ``_files.write_npz``."""
+    """``(arrays, description)`` for ``_files.write_arrays``.
+
+    Arrays: ``w{i}``, ``b{i}`` (weights ``(n_inputs, n_neurons)`` and biases
+    ``(1, n_neurons)`` of the i-th Dense layer) and, with an optimizer,
+    ``state1``, ``state2`` (its flat state arenas, see ``_program``).
+    """
     prog = model._program
     arrays = {}
     for i, layer in enumerate(model.trainable_layers):
@@ -84,9 +91,52 @@ def _build_optimizer(spec):
     return opt
 
 
-def rebuild(model_cls, arrays, description, path):
-    """The Model described by ``description`` with ``arrays`` loaded into it."""
+def parameter_shapes(model):
+    """``{"w0": shape, "b0": shape, ...}`` of a finalized model's Dense layers."""
+    shapes = {}
+    for i, layer in enumerate(model.trainable_layers):
+        shapes[f"w{i}"], shapes[f"b{i}"] = layer.weights.shape, layer.biases.shape
+    return shapes
+
+
+def _declared_bytes(description):
+    """The parameter bytes that the description's Dense layers declare.
+
+    Entries too damaged to count are skipped: building refuses them later.
+    """
+    layers = description.get("layers")
+    total = 0
+    for spec in layers if isinstance(layers, list) else ():
+        if isinstance(spec, dict) and spec.get("type") == "Dense":
+            sizes = (spec.get("n_inputs"), spec.get("n_neurons"))
+            if all(isinstance(n, int) and n > 0 for n in sizes):
+                itemsize = 8 if spec.get("dtype") == "float64" else 4
+                total += (sizes[0] + 1) * sizes[1] * itemsize
+    return total
+
+
+@contextmanager
+def _damaged(path):
     try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ValueError(f"Model.load: {str(path)!r} is damaged or not a jitnet"
+                         f" model ({type(err).__name__}: {err})") from None
+
+
+def rebuild(model_cls, archive, path):
+    """The Model that the open ``_files.ArrayFile`` ``archive`` describes, its arrays loaded.
+
+    A description that declares more parameters than the file holds arrays
+    for is refused before the model is built, so building allocates at most
+    about what the file's arrays (checked by ``archive``) take.
+    """
+    description = archive.description
+    declared = _declared_bytes(description)
+    if declared > archive.nbytes + (1 << 20):
+        raise ValueError(f"Model.load: {str(path)!r} describes Dense layers of {declared}"
+                         f" bytes but holds {archive.nbytes} bytes of arrays")
+    with _damaged(path):
         model = model_cls()
         for spec in description["layers"]:
             model.add(_build_layer(spec))
@@ -104,15 +154,14 @@ def rebuild(model_cls, arrays, description, path):
                   optimizer=None if opt is None else _build_optimizer(opt),
                   accuracy=accuracy)
         model.finalize()
-        model.load_parameters_from(arrays)
-        prog = model._program
+    prog = model._program
+    expected = parameter_shapes(model)
+    if opt is not None:
+        expected["state1"] = expected["state2"] = prog.params.shape
+    arrays = archive.read(expected, prog.dtype)
+    with _damaged(path):
+        model.load_parameters_from(arrays, path)
         if opt is not None:
-            for name in ("state1", "state2"):
-                state = arrays[name]
-                if state.shape != prog.params.shape:
-                    raise ValueError(f"{name} has shape {state.shape}")
-                getattr(prog, name)[...] = state
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise ValueError(f"Model.load: {str(path)!r} is damaged or not a jitnet"
-                         f" model ({type(err).__name__}: {err})") from None
+            prog.state1[...] = arrays["state1"]
+            prog.state2[...] = arrays["state2"]
     return model

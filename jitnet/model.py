@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _compile, _files
 from ._interrupt import Interruptible
-from .callbacks import epoch_logs
+from .callbacks import EarlyStopping, epoch_logs
 from ._program import LOSS_CODES, OP_CODES, Program, optimizer_settings
 from ._validate import (as_class_labels, as_float_array, check_positive_int)
 from .accuracy import CategoricalAccuracy, RegressionAccuracy
@@ -62,6 +62,37 @@ def _check_callbacks(callbacks, validating, where):
                              f" which this run does not record{need};"
                              f" recorded: {', '.join(recorded)}")
     return callbacks
+
+
+#: Multiply-adds of one compiled inference call at most (``Model._pieces``).
+INFERENCE_PIECE_MACS = 2 ** 27
+
+#: Column of ``stats`` (kernels/program.py) holding each History field.
+_STAT_COLUMN = dict(zip(FIELDS, (P.S_LOSS, P.S_DATA_LOSS, P.S_REG_LOSS, P.S_ACCURACY,
+                                 P.S_LEARNING_RATE, P.S_VAL_LOSS, P.S_VAL_ACCURACY)))
+
+
+def _watch(callbacks, program):
+    """Early stopping for the compiled loop: ``(watch, snapshot, callback)``.
+
+    A lone ``EarlyStopping`` (exactly that class: a subclass may change its
+    rule) runs inside ``train_epochs``, so training keeps its chunks of many
+    epochs per call; anything else leaves ``watch`` off (column -1) and the
+    callbacks are called from Python after every epoch.
+    """
+    watch = np.zeros(P.WATCH_SIZE)
+    watch[P.W_COLUMN] = -1.0
+    snapshot = program.params[:0]
+    if len(callbacks) != 1 or type(callbacks[0]) is not EarlyStopping:
+        return watch, snapshot, None
+    early = callbacks[0]
+    watch[P.W_COLUMN] = _STAT_COLUMN[early.monitor]
+    watch[P.W_SIGN] = 1.0 if early.mode == "min" else -1.0
+    watch[P.W_MIN_DELTA], watch[P.W_PATIENCE] = early.min_delta, early.patience
+    if early.restore_best:
+        snapshot = np.empty(program.params.size + program.state1.size
+                            + program.state2.size, program.dtype)
+    return watch, snapshot, early
 
 
 def _call(callback, epoch, logs):
@@ -343,13 +374,15 @@ class Model:
         for callback in callbacks:
             if hasattr(callback, "set_model"):
                 callback.set_model(self)
+        watch, snapshot, early = _watch(callbacks, prog)
+        per_epoch = bool(callbacks) and early is None  # Python callbacks: one epoch a call
         write = bar.write if bar is not None else print
         # The bar closes on every way out (tqdm is a context manager).
         with Interruptible() as ctrl_c, bar if bar is not None else nullcontext():
             done = 0
             while done < epochs:
                 chunk = epochs - done
-                if book_steps or callbacks:
+                if book_steps or per_epoch:
                     chunk = 1
                 elif verbose:  # stop at the next epoch that prints
                     chunk = min(chunk, print_every - done % print_every)
@@ -366,7 +399,8 @@ class Model:
                     prog.y_float_buffer, LOSS_CODES[type(self.loss)], fused,
                     sparse, acc_code, precision, opt_code, hyper, opt_state, X,
                     y_int, y_float, X_val, y_val_int, y_val_float, chunk, batch,
-                    bool(shuffle), order, stats, print_steps, step_stats, ctrl_c.stop)
+                    bool(shuffle), order, stats, print_steps, step_stats, ctrl_c.stop,
+                    watch, snapshot)
                 self.optimizer.iterations = int(opt_state[0])
                 self.optimizer.current_learning_rate = float(opt_state[1])
                 self._record(history, done, stats[:finished], validating)
@@ -382,7 +416,9 @@ class Model:
                                     acc=f"{history.accuracy[-1]:.3f}", refresh=False)
                 if ctrl_c.stop[0]:
                     break  # Ctrl-C: raised below, the model consistent
-                if callbacks and finished == chunk:
+                if watch[P.W_STOPPED]:
+                    break  # early stopping, in the compiled loop
+                if per_epoch and finished == chunk:
                     logs = epoch_logs(history)
                     stops = [_call(callback, history.epochs[-1], logs)
                              for callback in callbacks]
@@ -395,6 +431,8 @@ class Model:
                         f" ({self.optimizer.current_learning_rate:g}) is probably"
                         f" too high: try a lower one")
         ctrl_c.check()  # after the model is consistent: Ctrl-C raises here
+        if early is not None:
+            early.from_watch(watch, snapshot, self._program)
         for callback in callbacks:
             if hasattr(callback, "on_train_end"):
                 callback.on_train_end()
@@ -446,11 +484,18 @@ class Model:
         sparse, y_int, y_float = self._targets(y, where, X.shape[0])
         batch = self._batch_size(batch_size, X.shape[0], where)
         acc_code, precision = self._accuracy_settings(sparse, y_int, y_float, where)
+        batch, piece = self._pieces(prog, X.shape[0], batch)
         prog.ensure_capacity(batch)
-        loss, accuracy = P.evaluate_batches(
-            prog.tape, prog.keep, prog.params, prog.acts, prog.masks,
-            prog.sample_losses, LOSS_CODES[type(self.loss)], sparse, acc_code,
-            precision, X, y_int, y_float, batch)
+        totals = np.zeros(3)  # loss sum, correct, compared
+        for start in range(0, X.shape[0], piece):  # Ctrl-C lands between pieces
+            stop = start + piece
+            yi = y_int[start:stop] if sparse else y_int
+            yf = y_float[start:stop] if not sparse else y_float
+            totals += P.evaluate_batches(
+                prog.tape, prog.keep, prog.params, prog.acts, prog.masks,
+                prog.sample_losses, LOSS_CODES[type(self.loss)], sparse, acc_code,
+                precision, X[start:stop], yi, yf, batch)
+        loss, accuracy = totals[0] / X.shape[0], totals[1] / totals[2]
         if verbose:
             print(f"validation, acc: {accuracy:.3f}, loss: {loss:.3f}")
         return float(loss), float(accuracy)
@@ -465,11 +510,36 @@ class Model:
         prog = self._ready(where, need_loss=False)
         X = self._inputs(X, where)
         batch = self._batch_size(batch_size, X.shape[0], where)
+        batch, piece = self._pieces(prog, X.shape[0], batch)
         prog.ensure_capacity(batch)
         outputs = np.empty((X.shape[0], prog.n_outputs), prog.dtype)
-        P.predict_batches(prog.tape, prog.keep, prog.params, prog.acts,
-                          prog.masks, X, batch, outputs)
+        for start in range(0, X.shape[0], piece):  # Ctrl-C lands between pieces
+            P.predict_batches(prog.tape, prog.keep, prog.params, prog.acts,
+                              prog.masks, X[start:start + piece], batch,
+                              outputs[start:start + piece])
         return outputs
+
+    @staticmethod
+    def _pieces(prog, n, batch):
+        """``(batch, piece)``: inference on ``n`` rows in compiled calls of
+        ``piece`` rows, a whole number of batches.
+
+        A compiled call runs no Python, so Ctrl-C (Python's default handler)
+        raises only once it returns; calls of at most
+        :data:`INFERENCE_PIECE_MACS` multiply-adds (a few hundredths of a
+        second here) keep that within 0.5 s on any input. Smaller inputs run
+        in one call, as before; a larger one without ``batch_size`` runs in
+        batches of ``piece`` rows (the arena then holds ``piece`` rows, not
+        ``n``). Outputs are the same up to float rounding: a layer may take
+        another loop order for another number of rows.
+        """
+        per_row = sum(layer.weights.size for layer in prog.dense) + int(prog._widths.sum())
+        rows = max(1, INFERENCE_PIECE_MACS // per_row)
+        if rows >= n:
+            return batch, n
+        if batch >= n:  # no batch_size: one batch per piece
+            return rows, rows
+        return batch, max(batch, rows // batch * batch)
 
     # ---------------------------------------------------------- parameters
 
@@ -503,15 +573,29 @@ class Model:
                 target[...] = checked.reshape(target.shape)
 
     def save_parameters(self, path):
-        """Write the parameters to ``path`` (``.npz``, no pickle, atomic)."""
+        """Write the parameters to ``path``, atomically, in a format that runs no code.
+
+        A name ending in ``.safetensors`` gives a safetensors file, any other
+        an ``.npz`` archive. Arrays ``w0``, ``b0``, ``w1``, ...: the i-th Dense
+        layer's weights ``(n_inputs, n_neurons)`` and biases ``(1, n_neurons)``,
+        in the model's dtype.
+        """
         arrays = {}
         for i, (w, b) in enumerate(self.get_parameters()):
             arrays[f"w{i}"], arrays[f"b{i}"] = w, b
-        _files.write_npz(path, arrays)
+        _files.write_arrays(path, arrays)
 
     def load_parameters(self, path):
-        """Read parameters written by ``save_parameters`` (or ``save``)."""
-        arrays, _ = _files.read_npz(path, "Model.load_parameters")
+        """Read parameters written by ``save_parameters`` (or ``save``), either format.
+
+        Every array's declared shape (``(n,)`` is accepted for ``(1, n)``
+        biases) and dtype (float32 or float64, converted to the model's) is
+        checked against this model before any data is read.
+        """
+        where = "Model.load_parameters"
+        self._ready(where, need_loss=False)
+        with _files.open_arrays(path, where) as archive:
+            arrays = archive.read(_serialize.parameter_shapes(self))
         self.load_parameters_from(arrays, path)
 
     def load_parameters_from(self, arrays, path="arrays"):
@@ -526,17 +610,53 @@ class Model:
         self.set_parameters(pairs)
 
     def save(self, path):
-        """Write the whole model (layers, parameters, loss, optimizer state) to ``path``."""
+        """Write the whole model (layers, parameters, loss, optimizer state) to ``path``.
+
+        A name ending in ``.safetensors`` gives a safetensors file (the
+        description as JSON in the header's ``__metadata__["jitnet"]``), any
+        other an ``.npz`` archive. Arrays as in ``save_parameters``, plus
+        ``state1`` and ``state2``: the optimizer's state, flat arrays of all
+        parameters in the order w0, b0, w1, ... (SGD: momentums, unused;
+        Adagrad, RMSprop: cache, unused; Adam: momentums, cache).
+        """
         self._ready("Model.save", need_loss=False)
         arrays, description = _serialize.describe(self)
-        _files.write_npz(path, arrays, description)
+        _files.write_arrays(path, arrays, description)
 
     @classmethod
     def load(cls, path):
-        """Read a model written by ``save``; it predicts and trains at once."""
-        arrays, description = _files.read_npz(path, "Model.load")
-        if description is None:
-            raise ValueError(f"Model.load: {str(path)!r} holds parameters only"
-                             f" (save_parameters); build the model and call"
-                             f" load_parameters instead")
-        return _serialize.rebuild(cls, arrays, description, path)
+        """Read a model written by ``save`` (either format); it predicts and trains at once.
+
+        Runs no code from the file, and checks every array's declared dtype
+        and shape against the described architecture before reading any data.
+        """
+        with _files.open_arrays(path, "Model.load") as archive:
+            if archive.description is None:
+                raise ValueError(f"Model.load: {str(path)!r} holds parameters only"
+                                 f" (save_parameters); build the model and call"
+                                 f" load_parameters instead")
+            return _serialize.rebuild(cls, archive, path)
+
+    def to_onnx(self, path, *, opset=None):
+        """Write the inference network to ``path`` as an ONNX model (atomic).
+
+        Dense layers become MatMul + Add; ReLU, Softmax and Sigmoid their ONNX
+        operators; Linear and Dropout nothing. Input ``"X"`` of shape
+        ``(batch, n_inputs)``, output ``"output"`` of shape ``(batch,
+        n_outputs)``, both in the model's dtype, the batch size free:
+        onnxruntime's ``run`` gives ``predict``'s values to float rounding.
+
+        Parameters
+        ----------
+        path : str or path-like
+        opset : int, optional
+            The ONNX operator set, 13 or later (default 17).
+
+        Raises
+        ------
+        ImportError
+            Without the onnx package: ``pip install "jitnet[onnx]"``.
+        """
+        from . import onnx_export
+        self._ready("Model.to_onnx", need_loss=False)
+        onnx_export.write(self, path, opset=opset, where="Model.to_onnx")

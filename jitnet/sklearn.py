@@ -6,9 +6,12 @@ The kernels release the GIL, so the threading backend uses every core.
 Needs scikit-learn (``pip install -e ".[examples]"``).
 """
 import threading
+import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -21,6 +24,7 @@ from .layers import Dense, Dropout
 from .losses import CategoricalCrossentropy, MeanSquaredError
 from .model import Model
 from .optimizers import SGD, Adagrad, Adam, RMSprop
+from ._validate import check_positive_int, check_real
 
 _GLOBAL_RNG_LOCK = threading.Lock()
 _DTYPES = [np.float32, np.float64]  # anything else becomes float64 first
@@ -34,7 +38,8 @@ class _MLP(BaseEstimator):
     def __init__(self, hidden_layer_sizes=(64,), activation="relu", optimizer="adam",
                  learning_rate=0.001, decay=0.0, momentum=0.0, l1=0.0, l2=0.0,
                  dropout=0.0, epochs=200, batch_size=32, shuffle=True,
-                 random_state=None, verbose=False):
+                 random_state=None, verbose=False, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=1e-4):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.optimizer = optimizer
@@ -49,6 +54,10 @@ class _MLP(BaseEstimator):
         self.shuffle = shuffle
         self.random_state = random_state
         self.verbose = verbose
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
 
     def _optimizer(self):
         name = str(self.optimizer).lower()
@@ -91,22 +100,112 @@ class _MLP(BaseEstimator):
         model.finalize()
         self.model_ = model
         self.loss_curve_ = []
+        self.n_iter_ = 0
 
-    def _train(self, X, targets, epochs):
+    def _train(self, X, targets, epochs, callbacks=None):
+        """``epochs`` epochs (fewer if a callback stops them) through ``Model.train``.
+
+        Ctrl-C stops training as in scikit-learn's MLP: a warning, and the
+        estimator stays fitted with the epochs finished so far.
+        """
         batch = min(self.batch_size, len(X))
-        history = self.model_.train(X, targets, epochs=epochs, batch_size=batch,
-                                    shuffle=self.shuffle, verbose=bool(self.verbose),
-                                    print_every=-(-len(X) // batch))  # first, last step
+        try:
+            history = self.model_.train(X, targets, epochs=epochs, batch_size=batch,
+                                        shuffle=self.shuffle, verbose=bool(self.verbose),
+                                        print_every=-(-len(X) // batch),  # first, last step
+                                        callbacks=callbacks)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+            history = self.model_.history  # the finished epochs
         self.loss_curve_ += history.loss
+        self.n_iter_ = len(self.loss_curve_)
+        return self
+
+    def _fit_epochs(self, X, targets):
+        """``fit``'s training: up to ``epochs`` epochs, stopped as scikit-learn's MLP.
+
+        Without ``early_stopping``: once the training loss has not fallen
+        below its best minus ``tol`` for more than ``n_iter_no_change``
+        epochs in a row. With it: ``validation_fraction`` of the rows
+        (stratified for a classifier) are held out; their score (accuracy,
+        or R^2 for a regressor) after every epoch goes to
+        ``validation_scores_``, training stops once it has not exceeded its
+        best plus ``tol`` for more than ``n_iter_no_change`` epochs, and the
+        network ends with the parameters of its best-scoring epoch.
+        """
+        patience = check_positive_int(type(self).__name__, "n_iter_no_change",
+                                      self.n_iter_no_change)
+        tol = check_real(type(self).__name__, "tol", self.tol, low=0)
+        rule = _ScikitStopping(self, patience, tol)
+        if self.early_stopping:
+            fraction = check_real(type(self).__name__, "validation_fraction",
+                                  self.validation_fraction, low=0)
+            if not 0 < fraction < 1:
+                raise ValueError(f"{type(self).__name__}: validation_fraction must be"
+                                 f" in (0, 1), got {self.validation_fraction!r}")
+            X, rule.X_val, targets, rule.y_val = train_test_split(
+                X, targets, test_size=fraction,
+                random_state=check_random_state(self.random_state),
+                stratify=targets if is_classifier(self) else None)
+        self._train(X, targets, self.epochs, callbacks=[rule])
+        if rule.best_parameters is not None:  # early_stopping: the best epoch's network
+            self.model_.set_parameters(rule.best_parameters)
+        self.best_loss_ = None if self.early_stopping else rule.best
+        self.validation_scores_ = rule.scores if self.early_stopping else None
+        self.best_validation_score_ = rule.best if self.early_stopping else None
         return self
 
     def _inputs(self, X, reset):
         return validate_data(self, X, reset=reset, dtype=_DTYPES)
 
+    def to_onnx(self, path, *, opset=None):
+        """Write the fitted network to ``path`` as an ONNX model (needs ``jitnet[onnx]``).
+
+        Input ``"X"``: ``(batch, n_features_in_)`` in the network's dtype
+        (float32). The estimators scale no inputs, so the graph is the network
+        alone. Output of ``MLPClassifier``: ``"probabilities"``, ``(batch,
+        n_classes)``, columns as ``classes_`` (``predict_proba``'s values; the
+        label is ``classes_[argmax]``). Output of ``MLPRegressor``:
+        ``"predictions"``, shaped as ``predict``'s. ``opset``: as in
+        ``jitnet.Model.to_onnx``. Raises NotFittedError before ``fit``.
+        """
+        check_is_fitted(self, "model_")
+        from .onnx_export import write
+        classifier = isinstance(self, ClassifierMixin)
+        write(self.model_, path, opset=opset, where=f"{type(self).__name__}.to_onnx",
+              output_name="probabilities" if classifier else "predictions",
+              flatten=getattr(self, "_y_1d", False))
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+class _ScikitStopping:
+    """scikit-learn's MLP stopping rule as a ``Model.train`` callback (see
+    ``_MLP._fit_epochs``); ``X_val`` set means the validation form."""
+
+    def __init__(self, estimator, patience, tol):
+        self.estimator, self.patience, self.tol = estimator, patience, tol
+        self.X_val = self.y_val = self.best_parameters = None
+        self.best, self.count, self.scores = None, 0, []
+
+    def on_epoch_end(self, epoch, logs):
+        if self.X_val is None:  # the training loss, lower is better
+            value = logs["loss"]
+            stalled = self.best is not None and value > self.best - self.tol
+            if self.best is None or value < self.best:
+                self.best = value
+        else:  # the validation score, higher is better
+            value = self.estimator._validation_score(self.X_val, self.y_val)
+            self.scores.append(value)
+            stalled = self.best is not None and value < self.best + self.tol
+            if self.best is None or value > self.best:
+                self.best = value
+                self.best_parameters = self.estimator.model_.get_parameters()
+        self.count = self.count + 1 if stalled else 0
+        return self.count > self.patience
 
 
 class MLPClassifier(ClassifierMixin, _MLP):
@@ -117,8 +216,15 @@ class MLPClassifier(ClassifierMixin, _MLP):
     "adagrad", "rmsprop", "adam"), ``learning_rate``, ``decay`` (``lr / (1 +
     decay * step)``), ``momentum`` (SGD), ``l1``/``l2`` (weight penalties),
     ``dropout`` (after each hidden layer), ``epochs``, ``batch_size``,
-    ``shuffle``, ``random_state`` (repeatable fits), ``verbose``.
+    ``shuffle``, ``random_state`` (repeatable fits), ``verbose``, and
+    scikit-learn's ``early_stopping``, ``validation_fraction``,
+    ``n_iter_no_change`` and ``tol`` (see ``_MLP._fit_epochs``).
     Labels may be of any type (strings too); ``classes_`` lists them.
+
+    Fitted attributes: ``classes_``, ``model_`` (the ``jitnet.Model``),
+    ``n_iter_`` (epochs run), ``loss_curve_`` (training loss per epoch),
+    ``best_loss_``, or with ``early_stopping`` ``validation_scores_`` and
+    ``best_validation_score_`` (accuracy on the held-out rows).
     """
 
     def fit(self, X, y):
@@ -129,7 +235,7 @@ class MLPClassifier(ClassifierMixin, _MLP):
         if len(self.classes_) < 2:
             raise ValueError(f"MLPClassifier needs samples of at least 2 classes;"
                              f" y has 1 class: {self.classes_[0]!r}")
-        return self._train(X, self._encoder.transform(y), self.epochs)
+        return self._fit_epochs(X, self._encoder.transform(y))
 
     def partial_fit(self, X, y, classes=None):
         """One more epoch; the first call needs ``classes`` (all labels that will appear)."""
@@ -152,6 +258,10 @@ class MLPClassifier(ClassifierMixin, _MLP):
         self._build(X.shape[1], len(self.classes_), Softmax, CategoricalCrossentropy,
                     CategoricalAccuracy())
 
+    def _validation_score(self, X, labels):
+        """Accuracy on held-out rows (``labels`` encoded as ``classes_`` indices)."""
+        return float(np.mean(np.argmax(self.model_.predict(X), axis=1) == labels))
+
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns as ``classes_``."""
         check_is_fitted(self, "model_")
@@ -166,7 +276,8 @@ class MLPClassifier(ClassifierMixin, _MLP):
 class MLPRegressor(RegressorMixin, _MLP):
     """A multi-layer perceptron regressor: linear output, mean squared error.
 
-    Same parameters as :class:`MLPClassifier`. ``y`` may be 1-D or
+    Same parameters and fitted attributes as :class:`MLPClassifier` (its
+    validation score is R^2, as scikit-learn's). ``y`` may be 1-D or
     (n_samples, n_outputs); ``predict`` returns the same shape.
     """
 
@@ -174,7 +285,7 @@ class MLPRegressor(RegressorMixin, _MLP):
         """Train from scratch for ``epochs`` epochs."""
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=_DTYPES)
         self._start(X, y)
-        return self._train(X, y.reshape(len(y), -1), self.epochs)
+        return self._fit_epochs(X, y.reshape(len(y), -1))
 
     def partial_fit(self, X, y):
         """One more epoch (the first call builds the network)."""
@@ -190,6 +301,10 @@ class MLPRegressor(RegressorMixin, _MLP):
         self._y_1d = y.ndim == 1
         self._build(X.shape[1], y.reshape(len(y), -1).shape[1], Linear,
                     MeanSquaredError, RegressionAccuracy())
+
+    def _validation_score(self, X, targets):
+        """R^2 on held-out rows (outputs averaged uniformly, as ``score``)."""
+        return float(r2_score(targets, self.model_.predict(X)))
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""

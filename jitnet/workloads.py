@@ -61,6 +61,36 @@ def spiral_model_train(lib, epochs):
     return run
 
 
+#: What :func:`spiral_model_callbacks` passes as ``callbacks``, by name.
+CALLBACK_KINDS = ("none", "early_stopping", "python_callable")
+
+
+def spiral_model_callbacks(kind, epochs):
+    """jitnet's spiral ``Model.train`` with the callbacks named ``kind``.
+
+    ``"early_stopping"`` is an ``EarlyStopping`` on the training loss that
+    never stops it (the loss falls every epoch, so the best epoch's snapshot
+    is taken every epoch: the rule's worst case); ``"python_callable"`` a
+    do-nothing function, which makes every epoch a compiled call of its own.
+    """
+    import jitnet  # only here: the reference's workloads load no Numba
+
+    X, y = spiral()
+    lib = library("jitnet")
+    make = {"none": lambda: None,
+            "early_stopping": lambda: [jitnet.EarlyStopping(monitor="loss",
+                                                            patience=epochs)],
+            "python_callable": lambda: [lambda epoch, logs: None]}[kind]
+
+    def run(n=epochs):
+        m = model(lib, (2, 64, 3), lib.Optimizer_Adam(learning_rate=SPIRAL_LR,
+                                                      decay=SPIRAL_DECAY))
+        m.train(X, y, epochs=n, verbose=False, callbacks=make())
+
+    run(1)
+    return run
+
+
 def spiral_book_loop(lib, epochs):
     """Chapter 10's per-layer loop with ``lib``'s classes (jitnet.nnfs or reference)."""
     X, y = spiral()

@@ -65,6 +65,15 @@ STAT_COLUMNS = 7
 # rate of its update, and its step number within the epoch.
 (T_STEP, T_LOSS, T_DATA_LOSS, T_REG_LOSS, T_ACCURACY, T_LEARNING_RATE) = range(6)
 STEP_COLUMNS = 6
+# Early stopping inside the loop (jitnet.callbacks.EarlyStopping), in a
+# float64 array ``watch``: the monitored column of ``stats`` (-1: none), 1 to
+# minimise or -1 to maximise it, min_delta, patience; then its state: the
+# best value, the epochs without improvement, the epochs seen, the best
+# epoch (counted from 1; 0 before the first), 1 once it stopped training,
+# and the optimizer's iterations and learning rate at the best epoch.
+(W_COLUMN, W_SIGN, W_MIN_DELTA, W_PATIENCE, W_BEST, W_WAIT, W_SEEN,
+ W_BEST_EPOCH, W_STOPPED, W_ITERATIONS, W_LEARNING_RATE) = range(11)
+WATCH_SIZE = 11
 
 
 @jit_inline
@@ -318,7 +327,11 @@ def optimizer_step(opt_code, hyper, opt_state, params, grads, state1, state2):
 @jit
 def evaluate_batches(tape, keep, params, acts, masks, sample_losses, loss_code,
                      sparse, acc_code, precision, X, y_int, y_float, batch_size):
-    """Mean data loss and accuracy over (X, y) in inference mode."""
+    """``(loss_sum, correct, compared)`` over (X, y) in inference mode.
+
+    The sums, not the means, so that Python can add up several calls (one
+    per piece of a large input) and divide once, as the book does.
+    """
     n = X.shape[0]
     loss_sum, correct, compared = 0.0, 0, 0
     for start in range(0, n, batch_size):
@@ -332,7 +345,7 @@ def evaluate_batches(tape, keep, params, acts, masks, sample_losses, loss_code,
         c, m = count_correct(acc_code, sparse, precision, out, yi, yf)
         correct += c
         compared += m
-    return loss_sum / n, correct / compared
+    return loss_sum, correct, compared
 
 
 @jit
@@ -345,13 +358,44 @@ def predict_batches(tape, keep, params, acts, masks, X, batch_size, outputs):
         copy_values(output_of(tape, acts, stop - start), outputs[start:stop])
 
 
+@jit_inline
+def watch_epoch(watch, row, params, state1, state2, opt_state, snapshot):
+    """Early stopping's test after an epoch whose figures are ``row``; True: stop.
+
+    The monitored figure improved when it is below ``best - min_delta``
+    (minimising) or above ``best + min_delta`` (maximising); the first epoch
+    always counts as the best so far, and a NaN never improves. On an
+    improvement, ``snapshot`` (when it has room) receives ``params``,
+    ``state1`` and ``state2`` end to end, and ``watch`` the optimizer's
+    iterations and learning rate. Training stops once ``patience`` epochs in
+    a row have not improved.
+    """
+    watch[W_SEEN] += 1.0
+    value, best, delta = row[int(watch[W_COLUMN])], watch[W_BEST], watch[W_MIN_DELTA]
+    if watch[W_SIGN] > 0:
+        better = value < best - delta
+    else:
+        better = value > best + delta
+    if not (watch[W_BEST_EPOCH] == 0.0 or better):
+        watch[W_WAIT] += 1.0
+        return watch[W_WAIT] >= watch[W_PATIENCE]
+    watch[W_BEST], watch[W_WAIT], watch[W_BEST_EPOCH] = value, 0.0, watch[W_SEEN]
+    if snapshot.size > 0:
+        p, s1 = params.size, state1.size
+        copy_values(params, snapshot[:p])
+        copy_values(state1, snapshot[p:p + s1])
+        copy_values(state2, snapshot[p + s1:p + s1 + state2.size])
+        watch[W_ITERATIONS], watch[W_LEARNING_RATE] = opt_state[0], opt_state[1]
+    return False
+
+
 @jit
 def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
                  masks, sample_losses, x_buffer, y_int_buffer, y_float_buffer,
                  loss_code, fused, sparse, acc_code, precision, opt_code, hyper,
                  opt_state, X, y_int, y_float, X_val, y_val_int, y_val_float,
                  epochs, batch_size, shuffle, order, stats, print_steps, step_stats,
-                 stop):
+                 stop, watch, snapshot):
     """Train for ``epochs`` epochs; return how many finished with a finite loss.
 
     Each epoch: optionally shuffle ``order`` (compiled RNG), then for each
@@ -371,6 +415,10 @@ def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
     Ctrl-C (``jitnet._interrupt``): when set, it returns the number of whole
     epochs done, the parameters and optimizer state being those after the
     last step taken.
+
+    With ``watch[W_COLUMN] >= 0``, early stopping runs after every epoch
+    (:func:`watch_epoch`): when it stops training, ``watch[W_STOPPED]`` is
+    set and the epochs done are returned.
     """
     n = X.shape[0]
     steps = (n + batch_size - 1) // batch_size
@@ -432,12 +480,16 @@ def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
         stats[epoch, S_ACCURACY] = correct / compared
         stats[epoch, S_LEARNING_RATE] = opt_state[1]
         if X_val.shape[0] > 0:
-            val_loss, val_acc = evaluate_batches(
+            val_loss_sum, val_correct, val_compared = evaluate_batches(
                 tape, keep, params, acts, masks, sample_losses, loss_code,
                 sparse, acc_code, precision, X_val, y_val_int, y_val_float,
                 batch_size)
-            stats[epoch, S_VAL_LOSS] = val_loss
-            stats[epoch, S_VAL_ACCURACY] = val_acc
+            stats[epoch, S_VAL_LOSS] = val_loss_sum / X_val.shape[0]
+            stats[epoch, S_VAL_ACCURACY] = val_correct / val_compared
         if not is_finite(data_loss + reg_loss):
+            return epoch + 1
+        if watch[W_COLUMN] >= 0 and watch_epoch(watch, stats[epoch], params, state1,
+                                                 state2, opt_state, snapshot):
+            watch[W_STOPPED] = 1.0
             return epoch + 1
     return epochs

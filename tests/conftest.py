@@ -3,7 +3,12 @@
 Hypothesis runs without deadlines: the first call of a kernel for a new dtype
 compiles it (or loads it from Numba's cache), which says nothing about speed.
 """
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -35,6 +40,28 @@ def assert_close(actual, expected, dtype, scale=1.0):
     np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), expected,
                                rtol=rtol * scale,
                                atol=(atol + rtol * magnitude) * scale)
+
+
+def interrupt_child(code, *args, ready, delay=1.0):
+    """Run ``python -c code *args``; once it prints the line ``ready``, wait
+    ``delay`` seconds and send it SIGINT (Ctrl-C).
+
+    Returns ``(report, sent)``: the JSON object the child prints next (it
+    must then exit 0) and the ``time.time()`` the signal was sent.
+    """
+    child = subprocess.Popen([sys.executable, "-c", code, *args],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == ready
+        time.sleep(delay)
+        sent = time.time()
+        child.send_signal(signal.SIGINT)
+        report = json.loads(child.stdout.readline())
+        assert child.wait(timeout=120) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+    return report, sent
 
 
 #: Names of kernels that some test compares with their NumPy twin.

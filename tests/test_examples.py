@@ -24,7 +24,7 @@ def test_every_example_is_tested():
     tested = {"book_chapter10.py", "ch10_optimizers.py", "ch14_15_regularization.py",
               "ch16_binary.py", "ch17_regression.py", "sklearn_digits.py",
               "sklearn_breast_cancer.py", "sklearn_diabetes.py", "fashion_mnist.py",
-              "sweep_dask.py"}
+              "sweep_dask.py", "early_stopping_digits.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
     for path in EXAMPLES.glob("*.py"):
         assert len(path.read_text().splitlines()) <= 80, path.name
@@ -75,6 +75,16 @@ def test_ch17_regression_fits_the_sine():
 def test_sklearn_examples(name, pattern, minimum):
     pytest.importorskip("sklearn")
     assert float(re.search(pattern, run_example(name)).group(1)) >= minimum
+
+
+def test_early_stopping_example_stops_early_and_keeps_the_best_epoch():
+    pytest.importorskip("sklearn")
+    out = run_example("early_stopping_digits.py")
+    ran, best = map(int, re.search(r"stopped after (\d+) of 500 epochs; best epoch (\d+)",
+                                   out).groups())
+    assert ran == best + 10 < 500  # patience 10
+    assert float(re.search(r"digits test accuracy: ([\d.]+)", out).group(1)) >= 0.94
+    assert (EXAMPLES / "early_stopping_digits.png").stat().st_size > 10_000
 
 
 def test_fashion_mnist_example(tmp_path):

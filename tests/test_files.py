@@ -1,4 +1,5 @@
-"""Model files: round trips, atomic writes, and files that must not load."""
+"""Model files (.npz and .safetensors): round trips, atomic writes, files that must not load."""
+import io
 import os
 import pickle
 import zipfile
@@ -10,6 +11,11 @@ import jitnet as jn
 from test_model import build, task_data
 
 
+# Model.save and save_parameters choose the format by suffix: .npz for any
+# name but one ending in .safetensors.
+SUFFIXES = [".model", ".safetensors"]
+
+
 @pytest.fixture
 def trained():
     X, y = task_data("categorical")
@@ -18,11 +24,12 @@ def trained():
     return model, X, y
 
 
-def test_save_and_load_round_trip_then_train_on(trained, tmp_path):
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_save_and_load_round_trip_then_train_on(trained, tmp_path, suffix):
     model, X, y = trained
-    path = tmp_path / "spiral.model"
+    path = tmp_path / f"spiral{suffix}"
     model.save(path)
-    assert os.listdir(tmp_path) == ["spiral.model"]  # no temp files left behind
+    assert os.listdir(tmp_path) == [path.name]  # no temp files left behind
     loaded = jn.Model.load(path)
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     assert [type(lay) for lay in loaded.layers] == [type(lay) for lay in model.layers]
@@ -40,42 +47,56 @@ def test_save_and_load_round_trip_then_train_on(trained, tmp_path):
     loaded.train(X, y, epochs=1, verbose=False)
 
 
-def test_regression_model_round_trip(tmp_path):
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_regression_model_round_trip(tmp_path, suffix):
     X, y = task_data("mse")
     model = build(0, "mse", "rmsprop")
     model.train(X, y, epochs=3, verbose=False)
-    model.save(tmp_path / "sine.model")
-    loaded = jn.Model.load(tmp_path / "sine.model")
+    model.save(tmp_path / f"sine{suffix}")
+    loaded = jn.Model.load(tmp_path / f"sine{suffix}")
     assert loaded.accuracy.precision == model.accuracy.precision
     assert loaded.trainable_layers[0].weights.dtype == np.float64
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
 
 
-def test_parameters_round_trip(trained, tmp_path):
+@pytest.mark.parametrize("suffix", [".params", ".safetensors"])
+def test_parameters_round_trip(trained, tmp_path, suffix):
     model, X, _ = trained
-    model.save_parameters(tmp_path / "p.params")
+    path = tmp_path / f"p{suffix}"
+    model.save_parameters(path)
     other = build(0, "categorical", "adam", dtype=np.float32, dropout=0.1, seed=99)
-    other.load_parameters(tmp_path / "p.params")
+    other.load_parameters(path)
     np.testing.assert_array_equal(other.predict(X), model.predict(X))
     with pytest.raises(ValueError, match="parameters only"):
-        jn.Model.load(tmp_path / "p.params")
+        jn.Model.load(path)
+    # A float64 model takes float32 parameters (and the other way round).
+    wide = build(0, "categorical", "adam", dtype=np.float64, dropout=0.1, seed=99)
+    wide.load_parameters(path)
+    np.testing.assert_allclose(wide.predict(X), model.predict(X), rtol=1e-5, atol=1e-7)
+    # Another architecture is refused by name before any array is read.
+    narrow = build(0, "categorical", "adam", dtype=np.float32, width=8)
+    with pytest.raises(ValueError, match=r"'w0'.*\(2, 16\).*\(2, 8\)"):
+        narrow.load_parameters(path)
 
 
-def test_a_failed_write_leaves_the_old_file_whole(trained, tmp_path, monkeypatch):
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_a_failed_write_leaves_the_old_file_whole(trained, tmp_path, monkeypatch, suffix):
     model, X, _ = trained
-    path = tmp_path / "m.model"
+    path = tmp_path / f"m{suffix}"
     model.save(path)
     before = path.read_bytes()
 
-    def crash(file, **arrays):
+    def crash(file, *args, **arrays):
         file.write(b"half a model")
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "savez", crash)
-    with pytest.raises(OSError, match="disk full"):
-        model.save(path)
+    monkeypatch.setattr(jn._safetensors, "write", crash)
+    for save in (model.save, model.save_parameters):
+        with pytest.raises(OSError, match="disk full"):
+            save(path)
     assert path.read_bytes() == before
-    assert os.listdir(tmp_path) == ["m.model"]
+    assert os.listdir(tmp_path) == [path.name]
 
 
 class Boom:
@@ -152,3 +173,52 @@ def test_zip_with_missing_arrays(trained, tmp_path):
                 dst.writestr(item, src.read(item.filename))
     with pytest.raises(ValueError, match="w1"):
         jn.Model.load(bad)
+
+
+def _rewrite_members(src, dst, edit):
+    """Copy the .npz ``src`` to ``dst`` with ``edit(members)`` applied to {name: bytes}."""
+    with zipfile.ZipFile(src) as zin:
+        members = [(item.filename, zin.read(item)) for item in zin.infolist()]
+    members = edit(members)
+    with zipfile.ZipFile(dst, "w") as zout:
+        for name, payload in members:
+            zout.writestr(name, payload)
+
+
+def _npy(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+@pytest.mark.parametrize("edit,words", [
+    (lambda m: m + [("readme.txt", b"hi")], "not distinct .npy"),
+    (lambda m: m + [m[0]], "not distinct .npy"),
+    (lambda m: [(n, _npy(np.array([1.0])) if n == "__jitnet__.npy" else p) for n, p in m],
+     "damaged description"),
+    (lambda m: [(n, p[:-4] if n == "b0.npy" else p) for n, p in m],
+     "'b0' declares float32 of shape (1, 16) (64 bytes) but the zip directory gives it 60"),
+    (lambda m: [(n, _npy(np.zeros((2, 16), ">f8")) if n == "w0.npy" else p) for n, p in m],
+     "'w0' as >f8 of shape (2, 16); this model needs float32"),
+])
+def test_members_are_checked_before_reading(trained, tmp_path, edit, words):
+    model, _, _ = trained
+    good, bad = tmp_path / "good.model", tmp_path / "bad.model"
+    model.save(good)
+    _rewrite_members(good, bad, edit)
+    with pytest.raises(ValueError) as info:
+        jn.Model.load(bad)
+    assert words in str(info.value)
+
+
+def test_fortran_ordered_and_big_endian_parameters_load(trained, tmp_path):
+    model, X, _ = trained
+    good, other = tmp_path / "good.params", tmp_path / "other.params"
+    model.save_parameters(good)
+    _rewrite_members(good, other, lambda m: [
+        (n, _npy(np.asfortranarray(np.load(io.BytesIO(p)).astype(">f8"))))
+        for n, p in m])
+    fresh = build(0, "categorical", "adam", dtype=np.float32, dropout=0.1, seed=99)
+    fresh.load_parameters(other)
+    np.testing.assert_array_equal(fresh.predict(X), model.predict(X))

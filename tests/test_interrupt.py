@@ -1,13 +1,11 @@
 """Ctrl-C (SIGINT) during ``Model.train`` stops it between steps, cleanly."""
-import json
 import os
 import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
+
+from conftest import interrupt_child
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to a child")
 
@@ -50,18 +48,7 @@ print(json.dumps(report), flush=True)
 
 @pytest.mark.parametrize("form", ["many short epochs", "one long epoch"])
 def test_ctrl_c_stops_training_within_half_a_second(form):
-    child = subprocess.Popen([sys.executable, "-c", CHILD, form.split()[1]],
-                             stdout=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout.readline().strip() == "training"
-        time.sleep(1.0)  # well inside the run
-        sent = time.time()
-        child.send_signal(signal.SIGINT)
-        report = json.loads(child.stdout.readline())
-        assert child.wait(timeout=120) == 0
-    finally:
-        if child.poll() is None:
-            child.kill()
+    report, sent = interrupt_child(CHILD, form.split()[1], ready="training")  # 1 s in
     assert report["outcome"] == "interrupted"
     assert report["stopped"] - sent < 0.5
     assert report["handler_restored"] and report["wakeup_fd"] == -1
@@ -102,3 +89,63 @@ def test_a_programs_own_sigint_handler_is_kept():
     finally:
         signal.signal(signal.SIGINT, old)
     assert np.array_equal(Interruptible().stop, [0])
+
+
+# Inference on a large input (about 5 s in one piece) until interrupted.
+INFERENCE_CHILD = """
+import json, sys, time
+import numpy as np
+import jitnet as jn
+import jitnet.nnfs as lib
+from jitnet import workloads as W
+rng = np.random.default_rng(0)
+X = rng.standard_normal((2000000, 2)).astype(np.float32)
+y = rng.integers(0, 3, 2000000)
+model = W.model(lib, (2, 256, 256, 3), jn.Adam())
+model.evaluate(X[:64], y[:64], verbose=False)  # compiled
+model.predict(X[:64])
+run = {"predict": lambda: model.predict(X),
+       "evaluate": lambda: model.evaluate(X, y, verbose=False)}[sys.argv[1]]
+print("running", flush=True)
+started = time.time()
+try:
+    run()
+    outcome = "finished"
+except KeyboardInterrupt:
+    outcome = "interrupted"
+stopped = time.time()
+goes_on = bool(np.isfinite(model.predict(X[:10])).all())
+print(json.dumps({"outcome": outcome, "stopped": stopped, "took": stopped - started,
+                  "goes_on": goes_on}), flush=True)
+"""
+
+
+@pytest.mark.parametrize("call", ["predict", "evaluate"])
+def test_ctrl_c_stops_inference_on_a_large_input_within_half_a_second(call):
+    report, sent = interrupt_child(INFERENCE_CHILD, call, ready="running")
+    assert report["outcome"] == "interrupted", report  # it did not run to the end
+    assert report["stopped"] - sent < 0.5
+    assert report["goes_on"]
+
+
+def test_large_inference_in_pieces_matches_one_piece(monkeypatch):
+    """Inputs above INFERENCE_PIECE_MACS run in several compiled calls: same
+    outputs (to rounding), the loss and accuracy summed over the pieces."""
+    import jitnet.model as M
+    import jitnet.nnfs as lib
+    import jitnet as jn
+    from jitnet import workloads as W
+
+    X, y = W.spiral()
+    model = W.model(lib, (2, 16, 3), jn.Adam())
+    whole = model.predict(X), model.evaluate(X, y, verbose=False)
+    batched = model.evaluate(X, y, batch_size=32, verbose=False)
+    per_row = 2 * 16 + 16 * 3 + 16 + 16 + 3 + 3
+    monkeypatch.setattr(M, "INFERENCE_PIECE_MACS", per_row * 70)  # pieces of 70 rows
+    assert M.Model._pieces(model._program, 300, 300) == (70, 70)
+    assert M.Model._pieces(model._program, 300, 32) == (32, 64)
+    np.testing.assert_allclose(model.predict(X), whole[0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(model.evaluate(X, y, verbose=False), whole[1], rtol=1e-6)
+    # whole batches per piece: the same batches, so the same figures
+    assert model.evaluate(X, y, batch_size=32, verbose=False) == pytest.approx(batched,
+                                                                               rel=1e-12)
