@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from . import _others, chapters as C, workloads as W
+from . import bench_peers, chapters as C, workloads as W
 
 SPIRAL_EPOCHS = 10001  # what the book trains; times are scaled to it
 
@@ -156,8 +156,8 @@ def measure(quick=False, repeat=5, cold=True, out=print, workloads=True, chapter
     fast, book = W.library("jitnet"), W.library("reference")
     ref = t(W.spiral_book_loop(book, spiral_epochs)) * scale
     model = t(W.spiral_model_train(fast, spiral_epochs)) * scale
-    torch = t(_others.torch_spiral(spiral_epochs))
-    jax = t(_others.jax_spiral(spiral_epochs))
+    torch = t(bench_peers.torch_spiral(spiral_epochs))
+    jax = t(bench_peers.jax_spiral(spiral_epochs))
     row(f"spiral 2-64-3, Adam, {SPIRAL_EPOCHS} epochs: Model.train", "s", ref, model,
         None if torch is None else torch * scale, None if jax is None else jax * scale,
         target="15x reference, 2x JAX, 10x PyTorch")
@@ -172,7 +172,7 @@ def measure(quick=False, repeat=5, cold=True, out=print, workloads=True, chapter
     row(f"784-128-128-10, batch 128, {steps} steps ({threads} threads)", "s",
         t(W.wide_model_train(book, wide_samples)),
         t(W.wide_model_train(fast, wide_samples)),
-        t(_others.torch_wide(threads, wide_samples)),
+        t(bench_peers.torch_wide(threads, wide_samples)),
         target="2x reference, 1.3x PyTorch")
     if cold:  # each repeat: a fresh cache, compiled into, then loaded from
         empty, cached = [], []
