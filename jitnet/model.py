@@ -110,9 +110,9 @@ def _printed_steps(steps, print_every):
 
 def _figures(row, prefix):
     """``prefix, acc: ..., loss: ... (data_loss: ..., reg_loss: ...), lr: ...``."""
-    return (f"{prefix}acc: {row[P.T_ACCURACY]:.3f}, loss: {row[P.T_LOSS]:.3f} ("
-            f"data_loss: {row[P.T_DATA_LOSS]:.3f}, reg_loss: {row[P.T_REG_LOSS]:.3f}), "
-            f"lr: {float(row[P.T_LEARNING_RATE])}")
+    return (f"{prefix}acc: {row[P.STEP_ACCURACY]:.3f}, loss: {row[P.STEP_LOSS]:.3f} ("
+            f"data_loss: {row[P.STEP_DATA_LOSS]:.3f}, reg_loss: {row[P.STEP_REG_LOSS]:.3f}), "
+            f"lr: {float(row[P.STEP_LEARNING_RATE])}")
 
 
 def _print_epoch_line(epoch, row, write):
@@ -128,11 +128,11 @@ def _print_steps_form(history, step_stats, validating, write):
     """Chapters 19-22: ``epoch:``, the step lines, ``training,``, ``validation,``."""
     write(f"epoch: {history.epochs[-1]}")
     for row in step_stats:
-        write(_figures(row, f"step: {int(row[P.T_STEP])}, "))
-    epoch = {P.T_ACCURACY: history.accuracy[-1], P.T_LOSS: history.loss[-1],
-             P.T_DATA_LOSS: history.data_loss[-1],
-             P.T_REG_LOSS: history.regularization_loss[-1],
-             P.T_LEARNING_RATE: history.learning_rate[-1]}
+        write(_figures(row, f"step: {int(row[P.STEP_NUMBER])}, "))
+    epoch = {P.STEP_ACCURACY: history.accuracy[-1], P.STEP_LOSS: history.loss[-1],
+             P.STEP_DATA_LOSS: history.data_loss[-1],
+             P.STEP_REG_LOSS: history.regularization_loss[-1],
+             P.STEP_LEARNING_RATE: history.learning_rate[-1]}
     write(_figures(epoch, "training, "))
     if validating:
         _print_validation(history.val_loss[-1], history.val_accuracy[-1], write)

@@ -101,6 +101,8 @@ class _MLP(BaseEstimator):
         self.model_ = model
         self.loss_curve_ = []
         self.n_iter_ = 0
+        # fit sets them (see _fit_epochs); partial_fit leaves them None
+        self.best_loss_ = self.validation_scores_ = self.best_validation_score_ = None
 
     def _train(self, X, targets, epochs, callbacks=None):
         """``epochs`` epochs (fewer if a callback stops them) through ``Model.train``.

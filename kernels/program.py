@@ -63,7 +63,8 @@ STAT_COLUMNS = 7
 # chapter 19-22 ``step:`` lines): the batch's loss, data loss, accuracy, the
 # regularisation loss of the parameters it was computed with, the learning
 # rate of its update, and its step number within the epoch.
-(T_STEP, T_LOSS, T_DATA_LOSS, T_REG_LOSS, T_ACCURACY, T_LEARNING_RATE) = range(6)
+(STEP_NUMBER, STEP_LOSS, STEP_DATA_LOSS, STEP_REG_LOSS, STEP_ACCURACY,
+ STEP_LEARNING_RATE) = range(6)
 STEP_COLUMNS = 6
 # Early stopping inside the loop (jitnet.callbacks.EarlyStopping), in a
 # float64 array ``watch``: the monitored column of ``stats`` (-1: none), 1 to
@@ -408,7 +409,7 @@ def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
 
     With ``print_steps`` > 0, the steps the book prints (step 0, every
     ``print_steps``-th and the last of each epoch) also leave their figures
-    in the next row of ``step_stats`` (columns ``T_*``), so Python prints
+    in the next row of ``step_stats`` (columns ``STEP_*``), so Python prints
     them without being entered per step; with 0 nothing is recorded.
 
     Before each step it reads ``stop[0]``, which another thread sets on
@@ -461,16 +462,16 @@ def train_epochs(tape, keep, regs, params, grads, state1, state2, acts, dacts,
             printed = print_steps > 0 and (step % print_steps == 0 or step == steps - 1)
             if printed:  # before the update, as the book's loss.calculate
                 reg = regularization_sum(tape, regs, params)
-                step_stats[step_row, T_STEP] = step
-                step_stats[step_row, T_DATA_LOSS] = batch_loss / rows
-                step_stats[step_row, T_REG_LOSS] = reg
-                step_stats[step_row, T_LOSS] = batch_loss / rows + reg
-                step_stats[step_row, T_ACCURACY] = c / m
+                step_stats[step_row, STEP_NUMBER] = step
+                step_stats[step_row, STEP_DATA_LOSS] = batch_loss / rows
+                step_stats[step_row, STEP_REG_LOSS] = reg
+                step_stats[step_row, STEP_LOSS] = batch_loss / rows + reg
+                step_stats[step_row, STEP_ACCURACY] = c / m
             backward(tape, keep, regs, params, grads, acts, dacts, masks, x,
                      loss_code, fused, sparse, yi, yf)
             optimizer_step(opt_code, hyper, opt_state, params, grads, state1, state2)
             if printed:
-                step_stats[step_row, T_LEARNING_RATE] = opt_state[1]
+                step_stats[step_row, STEP_LEARNING_RATE] = opt_state[1]
                 step_row += 1
         data_loss = loss_sum / n
         reg_loss = regularization_sum(tape, regs, params)

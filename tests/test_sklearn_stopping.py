@@ -31,6 +31,9 @@ def test_a_training_loss_plateau_stops_fit_as_scikit_learn_does():
     assert clf.validation_scores_ is None and clf.best_validation_score_ is None
     learning = MLPClassifier(learning_rate=0.01, epochs=15, tol=0.0, random_state=0).fit(X, y)
     assert learning.n_iter_ == 15  # the loss falls every epoch: no stop
+    partial = MLPClassifier(random_state=0).partial_fit(X, y, classes=np.arange(10))
+    assert partial.n_iter_ == 1 and partial.best_loss_ is None  # no stopping rule there
+    assert partial.validation_scores_ is None and partial.best_validation_score_ is None
 
 
 @pytest.mark.parametrize("estimator", ["classifier", "regressor"])
