@@ -32,8 +32,11 @@ DESCRIPTION_KEY = "__jitnet__"  # the .npz member (plus ".npy")
 METADATA_KEY = "jitnet"  # the safetensors __metadata__ entry
 #: A longer description is refused unread (a model's is ~200 characters a layer).
 MAX_DESCRIPTION_CHARS = 1 << 20
-_NPY_HEADER_BYTES = 1 << 16  # NumPy itself refuses .npy headers over 10000 bytes
-_MAX_MEMBERS = 1 << 16  # a model of 32767 Dense layers; each member costs a header read
+# Opening inflates up to this much of each member to parse its .npy header
+# (NumPy itself refuses headers over 10000 bytes), so the members' count
+# bounds the work: 4096 members (a model of 2046 Dense layers), 64 MB at most.
+_NPY_HEADER_BYTES = 1 << 14
+_MAX_MEMBERS = 1 << 12
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -134,12 +137,6 @@ class ArrayFile:
 
     def __exit__(self, *exc_info):
         self.close()
-
-    @property
-    def nbytes(self):
-        """The bytes of array data the file declares (int)."""
-        return sum(int(np.prod(shape, dtype=object)) * dtype.itemsize
-                   for dtype, shape in self.entries.values())
 
     def read(self, expected, dtype=None):
         """Check, then read, the arrays named in ``expected``.
@@ -302,4 +299,6 @@ def open_arrays(path, where):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{where}: no file at {path!r}")
+    if not os.path.isfile(path):
+        raise ValueError(f"{where}: {path!r} is not a file")
     return (_SafetensorsFile if is_safetensors(path) else _NpzFile)(path, where)

@@ -20,7 +20,7 @@ Specification: the "Format" section of github.com/huggingface/safetensors.
 """
 import json
 import struct
-from collections import namedtuple
+from collections import Counter, namedtuple
 
 import numpy as np
 
@@ -78,10 +78,10 @@ def write(f, arrays, metadata=None):
 
 
 def _no_duplicates(pairs):
-    names = [name for name, _ in pairs]
-    if len(set(names)) != len(names):
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        raise ValueError(f"the header names {repeated} more than once")
+    counts = Counter(name for name, _ in pairs)
+    if len(counts) != len(pairs):  # one pass: a header may hold 10**5 names
+        repeated = sorted(name for name, count in counts.items() if count > 1)
+        raise ValueError(f"the header names {repeated[:10]} more than once")
     return dict(pairs)
 
 
@@ -148,7 +148,7 @@ def read_header(f, file_size):
         header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise ValueError(f"the header is not valid JSON ({err})") from None
-    metadata = header.pop(METADATA_KEY, None) or {}
+    metadata = header.pop(METADATA_KEY, {})
     if not isinstance(metadata, dict) or not all(
             isinstance(v, str) for v in metadata.values()):
         raise ValueError("__metadata__ is not an object of strings")

@@ -6,6 +6,7 @@ validate every number, so a damaged description raises ``ValueError``.
 from contextlib import contextmanager
 
 from . import _files
+from ._validate import float_dtype
 from .accuracy import CategoricalAccuracy, RegressionAccuracy
 from .activations import Linear, ReLU, Sigmoid, Softmax
 from .layers import Dense, Dropout
@@ -99,20 +100,24 @@ def parameter_shapes(model):
     return shapes
 
 
-def _declared_bytes(description):
-    """The parameter bytes that the description's Dense layers declare.
+def _described_parameters(description):
+    """``({"w0": shape, "b0": shape, ...}, dtype)`` of the Dense layers a description lists.
 
-    Entries too damaged to count are skipped: building refuses them later.
+    Read from the description alone, so that the arrays can be checked and
+    read before anything of the model's size is built.
     """
-    layers = description.get("layers")
-    total = 0
-    for spec in layers if isinstance(layers, list) else ():
-        if isinstance(spec, dict) and spec.get("type") == "Dense":
-            sizes = (spec.get("n_inputs"), spec.get("n_neurons"))
-            if all(isinstance(n, int) and n > 0 for n in sizes):
-                itemsize = 8 if spec.get("dtype") == "float64" else 4
-                total += (sizes[0] + 1) * sizes[1] * itemsize
-    return total
+    shapes, dtype = {}, None
+    for spec in description["layers"]:
+        if spec["type"] != "Dense":
+            continue
+        n_in, n_out = spec["n_inputs"], spec["n_neurons"]
+        for name, n in (("n_inputs", n_in), ("n_neurons", n_out)):
+            if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+                raise ValueError(f"Dense: {name} must be a positive int, got {n!r}")
+        i = len(shapes) // 2
+        shapes[f"w{i}"], shapes[f"b{i}"] = (n_in, n_out), (1, n_out)
+        dtype = float_dtype(spec["dtype"])
+    return shapes, dtype
 
 
 @contextmanager
@@ -127,15 +132,15 @@ def _damaged(path):
 def rebuild(model_cls, archive, path):
     """The Model that the open ``_files.ArrayFile`` ``archive`` describes, its arrays loaded.
 
-    A description that declares more parameters than the file holds arrays
-    for is refused before the model is built, so building allocates at most
-    about what the file's arrays (checked by ``archive``) take.
+    The weights and biases are checked against the description and read
+    before the model is built: a file whose sizes are declared but whose data
+    is not there (a truncated or hostile archive) fails while reading, having
+    cost the data it holds, not the model it declares.
     """
     description = archive.description
-    declared = _declared_bytes(description)
-    if declared > archive.nbytes + (1 << 20):
-        raise ValueError(f"Model.load: {str(path)!r} describes Dense layers of {declared}"
-                         f" bytes but holds {archive.nbytes} bytes of arrays")
+    with _damaged(path):
+        shapes, dtype = _described_parameters(description)
+    parameters = archive.read(shapes, dtype)
     with _damaged(path):
         model = model_cls()
         for spec in description["layers"]:
@@ -155,13 +160,10 @@ def rebuild(model_cls, archive, path):
                   accuracy=accuracy)
         model.finalize()
     prog = model._program
-    expected = parameter_shapes(model)
-    if opt is not None:
-        expected["state1"] = expected["state2"] = prog.params.shape
-    arrays = archive.read(expected, prog.dtype)
     with _damaged(path):
-        model.load_parameters_from(arrays, path)
-        if opt is not None:
-            prog.state1[...] = arrays["state1"]
-            prog.state2[...] = arrays["state2"]
+        model.load_parameters_from(parameters, path)
+    if opt is not None:
+        state = archive.read({"state1": prog.params.shape, "state2": prog.params.shape},
+                             prog.dtype)
+        prog.state1[...], prog.state2[...] = state["state1"], state["state2"]
     return model

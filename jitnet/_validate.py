@@ -200,6 +200,7 @@ def check_real(where, name, value, *, low=None, high=None,
     if too_low or too_high:
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
-        interval = f"{'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
+        interval = (f"{'(' if low_open or low is None else '['}{lo}, "
+                    f"{hi}{')' if high_open or high is None else ']'}")
         raise ValueError(f"{where}: {name} must be in {interval}, got {value!r}")
     return v

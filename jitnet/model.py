@@ -6,6 +6,7 @@ per printed line (or one for the whole run when quiet), which runs every
 batch of those epochs: forward, loss, accuracy, backward, regularisation and
 the optimizer update.
 """
+import math
 import sys
 from contextlib import nullcontext
 
@@ -416,6 +417,14 @@ class Model:
                                     acc=f"{history.accuracy[-1]:.3f}", refresh=False)
                 if ctrl_c.stop[0]:
                     break  # Ctrl-C: raised below, the model consistent
+                # The compiled loop ends a chunk after the first epoch whose
+                # loss is not finite, which may be the chunk's last (or only) one.
+                if finished and not math.isfinite(history.loss[-1]):
+                    raise FloatingPointError(
+                        f"{where}: the loss became {history.loss[-1]} at epoch"
+                        f" {done}; training stopped. The learning rate"
+                        f" ({self.optimizer.current_learning_rate:g}) is probably"
+                        f" too high: try a lower one")
                 if watch[P.W_STOPPED]:
                     break  # early stopping, in the compiled loop
                 if per_epoch and finished == chunk:
@@ -424,15 +433,9 @@ class Model:
                              for callback in callbacks]
                     if any(stop is True for stop in stops):
                         break
-                if finished < chunk:
-                    raise FloatingPointError(
-                        f"{where}: the loss became {history.loss[-1]} at epoch"
-                        f" {done}; training stopped. The learning rate"
-                        f" ({self.optimizer.current_learning_rate:g}) is probably"
-                        f" too high: try a lower one")
-        ctrl_c.check()  # after the model is consistent: Ctrl-C raises here
-        if early is not None:
+        if early is not None:  # its figures, as the Python rule leaves them, Ctrl-C or not
             early.from_watch(watch, snapshot, self._program)
+        ctrl_c.check()  # after the model is consistent: Ctrl-C raises here
         for callback in callbacks:
             if hasattr(callback, "on_train_end"):
                 callback.on_train_end()

@@ -23,6 +23,7 @@ from .activations import Linear, ReLU, Sigmoid, Softmax
 from .layers import Dense, Dropout
 from .losses import CategoricalCrossentropy, MeanSquaredError
 from .model import Model
+from .history import History
 from .optimizers import SGD, Adagrad, Adam, RMSprop
 from ._validate import check_positive_int, check_real
 
@@ -111,6 +112,7 @@ class _MLP(BaseEstimator):
         estimator stays fitted with the epochs finished so far.
         """
         batch = min(self.batch_size, len(X))
+        before = self.model_.history  # Ctrl-C may land before train makes its own
         try:
             history = self.model_.train(X, targets, epochs=epochs, batch_size=batch,
                                         shuffle=self.shuffle, verbose=bool(self.verbose),
@@ -118,12 +120,29 @@ class _MLP(BaseEstimator):
                                         callbacks=callbacks)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=3)
-            history = self.model_.history  # the finished epochs
+            history = self.model_.history  # the finished epochs, if it got that far
+            if history is before or history is None:
+                history = History()
         self.loss_curve_ += history.loss
         self.n_iter_ = len(self.loss_curve_)
         return self
 
-    def _fit_epochs(self, X, targets):
+    def _stopping_rule(self):
+        """The checked stopping settings as a callback, before anything is built."""
+        who = type(self).__name__
+        patience = check_positive_int(who, "n_iter_no_change", self.n_iter_no_change)
+        tol = check_real(who, "tol", self.tol, low=0)
+        fraction = check_real(who, "validation_fraction", self.validation_fraction, low=0)
+        if not fraction < 1:
+            raise ValueError(f"{who}: validation_fraction must be in [0, 1), got"
+                             f" {self.validation_fraction!r}")
+        return _ScikitStopping(self, patience, tol, fraction if self.early_stopping else None)
+
+    def _check_partial_fit(self):
+        if self.early_stopping:  # scikit-learn's words
+            raise ValueError("partial_fit does not support early_stopping=True")
+
+    def _fit_epochs(self, X, targets, rule):
         """``fit``'s training: up to ``epochs`` epochs, stopped as scikit-learn's MLP.
 
         Without ``early_stopping``: once the training loss has not fallen
@@ -133,28 +152,24 @@ class _MLP(BaseEstimator):
         or R^2 for a regressor) after every epoch goes to
         ``validation_scores_``, training stops once it has not exceeded its
         best plus ``tol`` for more than ``n_iter_no_change`` epochs, and the
-        network ends with the parameters of its best-scoring epoch.
+        network ends with the parameters of its best-scoring epoch (its
+        initial ones if no epoch scored better than -inf, as scikit-learn's).
         """
-        patience = check_positive_int(type(self).__name__, "n_iter_no_change",
-                                      self.n_iter_no_change)
-        tol = check_real(type(self).__name__, "tol", self.tol, low=0)
-        rule = _ScikitStopping(self, patience, tol)
-        if self.early_stopping:
-            fraction = check_real(type(self).__name__, "validation_fraction",
-                                  self.validation_fraction, low=0)
-            if not 0 < fraction < 1:
-                raise ValueError(f"{type(self).__name__}: validation_fraction must be"
-                                 f" in (0, 1), got {self.validation_fraction!r}")
+        if rule.fraction is not None:
             X, rule.X_val, targets, rule.y_val = train_test_split(
-                X, targets, test_size=fraction,
+                X, targets, test_size=rule.fraction,
                 random_state=check_random_state(self.random_state),
                 stratify=targets if is_classifier(self) else None)
+            if len(rule.X_val) < 2:
+                raise ValueError("The validation set is too small. Increase"
+                                 " 'validation_fraction' or the size of your dataset.")
+            rule.best_parameters = self.model_.get_parameters()
         self._train(X, targets, self.epochs, callbacks=[rule])
-        if rule.best_parameters is not None:  # early_stopping: the best epoch's network
+        if rule.fraction is not None:
             self.model_.set_parameters(rule.best_parameters)
-        self.best_loss_ = None if self.early_stopping else rule.best
-        self.validation_scores_ = rule.scores if self.early_stopping else None
-        self.best_validation_score_ = rule.best if self.early_stopping else None
+            self.validation_scores_, self.best_validation_score_ = rule.scores, rule.best
+        else:
+            self.best_loss_ = rule.best
         return self
 
     def _inputs(self, X, reset):
@@ -185,25 +200,27 @@ class _MLP(BaseEstimator):
 
 
 class _ScikitStopping:
-    """scikit-learn's MLP stopping rule as a ``Model.train`` callback (see
-    ``_MLP._fit_epochs``); ``X_val`` set means the validation form."""
+    """scikit-learn's MLP stopping rule (``_update_no_improvement_count``) as a
+    ``Model.train`` callback; ``fraction`` (not None) means the validation form
+    (see ``_MLP._fit_epochs``)."""
 
-    def __init__(self, estimator, patience, tol):
+    def __init__(self, estimator, patience, tol, fraction):
         self.estimator, self.patience, self.tol = estimator, patience, tol
-        self.X_val = self.y_val = self.best_parameters = None
-        self.best, self.count, self.scores = None, 0, []
+        self.fraction, self.X_val, self.y_val, self.best_parameters = fraction, None, None, None
+        # As scikit-learn: a NaN never becomes the best, nor counts as stalled.
+        self.best, self.count, self.scores = (np.inf if fraction is None else -np.inf), 0, []
 
     def on_epoch_end(self, epoch, logs):
-        if self.X_val is None:  # the training loss, lower is better
+        if self.fraction is None:  # the training loss, lower is better
             value = logs["loss"]
-            stalled = self.best is not None and value > self.best - self.tol
-            if self.best is None or value < self.best:
+            stalled = value > self.best - self.tol
+            if value < self.best:
                 self.best = value
         else:  # the validation score, higher is better
             value = self.estimator._validation_score(self.X_val, self.y_val)
             self.scores.append(value)
-            stalled = self.best is not None and value < self.best + self.tol
-            if self.best is None or value > self.best:
+            stalled = value < self.best + self.tol
+            if value > self.best:
                 self.best = value
                 self.best_parameters = self.estimator.model_.get_parameters()
         self.count = self.count + 1 if stalled else 0
@@ -230,17 +247,19 @@ class MLPClassifier(ClassifierMixin, _MLP):
     """
 
     def fit(self, X, y):
-        """Train from scratch for ``epochs`` epochs."""
+        """Train from scratch for up to ``epochs`` epochs."""
         X, y = validate_data(self, X, y, dtype=_DTYPES)
         check_classification_targets(y)
+        rule = self._stopping_rule()
         self._start(X, y)
         if len(self.classes_) < 2:
             raise ValueError(f"MLPClassifier needs samples of at least 2 classes;"
                              f" y has 1 class: {self.classes_[0]!r}")
-        return self._fit_epochs(X, self._encoder.transform(y))
+        return self._fit_epochs(X, self._encoder.transform(y), rule)
 
     def partial_fit(self, X, y, classes=None):
         """One more epoch; the first call needs ``classes`` (all labels that will appear)."""
+        self._check_partial_fit()
         first = not hasattr(self, "model_")
         if first and classes is None:
             raise ValueError("partial_fit's first call needs classes=")
@@ -284,13 +303,15 @@ class MLPRegressor(RegressorMixin, _MLP):
     """
 
     def fit(self, X, y):
-        """Train from scratch for ``epochs`` epochs."""
+        """Train from scratch for up to ``epochs`` epochs."""
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=_DTYPES)
+        rule = self._stopping_rule()
         self._start(X, y)
-        return self._fit_epochs(X, y.reshape(len(y), -1))
+        return self._fit_epochs(X, y.reshape(len(y), -1), rule)
 
     def partial_fit(self, X, y):
         """One more epoch (the first call builds the network)."""
+        self._check_partial_fit()
         first = not hasattr(self, "model_")
         X, y = validate_data(self, X, y, reset=first, multi_output=True,
                              y_numeric=True, dtype=_DTYPES)
@@ -305,8 +326,12 @@ class MLPRegressor(RegressorMixin, _MLP):
                     MeanSquaredError, RegressionAccuracy())
 
     def _validation_score(self, X, targets):
-        """R^2 on held-out rows (outputs averaged uniformly, as ``score``)."""
-        return float(r2_score(targets, self.model_.predict(X)))
+        """R^2 on held-out rows (outputs averaged uniformly, as ``score``); NaN
+        for predictions that are not finite, as scikit-learn's MLP scores them."""
+        predictions = self.model_.predict(X)
+        if not np.isfinite(predictions).all():
+            return np.nan
+        return float(r2_score(targets, predictions))
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""

@@ -320,12 +320,20 @@ def test_shuffle_is_repeatable_with_seed_and_changes_the_run():
     assert run(True) != run(False)
 
 
-def test_divergence_stops_training_with_a_clear_error():
+@pytest.mark.parametrize("how", [
+    dict(verbose=False),
+    dict(verbose=True, batch_size=50),  # one epoch per compiled call
+    dict(verbose=False, callbacks=[lambda epoch, logs: None]),  # likewise
+    dict(verbose=False, callbacks=[jn.EarlyStopping(monitor="loss", patience=100)]),
+])
+def test_divergence_stops_training_with_a_clear_error(how, capsys):
     X, y = task_data("mse")
     model = build(0, "mse", "sgd", l2=0)
     model.optimizer.learning_rate = 1e6
     with pytest.raises(FloatingPointError, match=r"epoch \d+.*learning rate"):
-        model.train(X, y * 1e3, epochs=50, verbose=False)
+        model.train(X, y * 1e3, epochs=50, **how)
+    assert len(model.history) < 50 and not np.isfinite(model.history.loss[-1])
+    assert np.isfinite(model.history.loss[:-1]).all()  # it stopped at the first
 
 
 def test_digits_reach_95_percent(capsys):

@@ -66,20 +66,61 @@ def test_early_stopping_holds_out_rows_and_restores_the_best_epoch(estimator):
         score = r2_score(t_val, model.predict(X_val))
     # the network is the best epoch's, not the last one's
     assert score == pytest.approx(model.best_validation_score_, rel=1e-6)
-    assert model.validation_scores_[-1] < model.best_validation_score_ + 0.02
 
 
 @pytest.mark.parametrize("settings, words", [
     (dict(early_stopping=True, validation_fraction=1.5), ["validation_fraction", "1.5"]),
-    (dict(early_stopping=True, validation_fraction=0.0), ["validation_fraction"]),
+    (dict(validation_fraction=-0.1), ["validation_fraction"]),
+    (dict(early_stopping=True, validation_fraction=0.01), ["validation set is too small"]),
     (dict(n_iter_no_change=0), ["n_iter_no_change"]),
-    (dict(tol=-1.0), ["tol"]),
+    (dict(tol=-1.0), ["tol", "[0, inf)"]),
 ])
-def test_bad_stopping_settings_raise(settings, words):
+def test_bad_stopping_settings_raise_and_leave_a_fitted_estimator_as_it_was(settings, words):
     X, y = _digits(60)
+    fitted = MLPRegressor(epochs=3, random_state=0).fit(X, y)
+    before = fitted.predict(X)
     with pytest.raises(ValueError) as info:
-        MLPClassifier(epochs=2, **settings).fit(X, y)
+        fitted.set_params(**settings).fit(X, y)
     assert all(word in str(info.value) for word in words), str(info.value)
+    if "too small" not in words[0]:  # refused before anything was rebuilt
+        np.testing.assert_array_equal(fitted.predict(X), before)
+        assert fitted.n_iter_ == 3
+
+
+def test_partial_fit_refuses_early_stopping_as_scikit_learn_does():
+    X, y = _digits(60)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        MLPClassifier(early_stopping=True).partial_fit(X, y, classes=np.arange(10))
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        MLPRegressor(early_stopping=True).partial_fit(X, y)
+
+
+def test_a_diverging_fit_raises_floating_point_error():
+    X, _ = _digits(200)
+    with pytest.raises(FloatingPointError, match="learning rate"):
+        MLPRegressor(optimizer="sgd", learning_rate=1e6, epochs=50, batch_size=200,
+                     random_state=0).fit(X, X.sum(axis=1) * 1e3)
+
+
+def test_ctrl_c_before_the_first_epoch_keeps_the_estimator_consistent(monkeypatch):
+    """Ctrl-C can land before Model.train starts its epochs (while it checks
+    the data or compiles): no epoch is recorded twice, and nothing breaks."""
+    import jitnet.model as M
+
+    X, y = _digits(100)
+    clf = MLPClassifier(random_state=0).partial_fit(X, y, classes=np.arange(10))
+    curve = list(clf.loss_curve_)
+
+    def interrupted(dtype):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(M._compile, "begin", interrupted)
+    with pytest.warns(UserWarning, match="interrupted by user"):
+        clf.partial_fit(X, y)
+    assert clf.loss_curve_ == curve and clf.n_iter_ == 1
+    with pytest.warns(UserWarning, match="interrupted by user"):
+        fresh = MLPClassifier(random_state=0).fit(X, y)
+    assert fresh.n_iter_ == 0 and fresh.loss_curve_ == []
 
 
 CHILD = """
