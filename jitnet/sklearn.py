@@ -133,9 +133,9 @@ class _MLP(BaseEstimator):
         patience = check_positive_int(who, "n_iter_no_change", self.n_iter_no_change)
         tol = check_real(who, "tol", self.tol, low=0)
         fraction = check_real(who, "validation_fraction", self.validation_fraction, low=0)
-        if not fraction < 1:
-            raise ValueError(f"{who}: validation_fraction must be in [0, 1), got"
-                             f" {self.validation_fraction!r}")
+        if not fraction < 1 or (self.early_stopping and fraction == 0):
+            raise ValueError(f"{who}: validation_fraction must be in [0, 1), and above 0"
+                             f" with early_stopping; got {self.validation_fraction!r}")
         return _ScikitStopping(self, patience, tol, fraction if self.early_stopping else None)
 
     def _check_partial_fit(self):

@@ -71,6 +71,7 @@ def test_early_stopping_holds_out_rows_and_restores_the_best_epoch(estimator):
 @pytest.mark.parametrize("settings, words", [
     (dict(early_stopping=True, validation_fraction=1.5), ["validation_fraction", "1.5"]),
     (dict(validation_fraction=-0.1), ["validation_fraction"]),
+    (dict(early_stopping=True, validation_fraction=0.0), ["validation_fraction", "above 0"]),
     (dict(early_stopping=True, validation_fraction=0.01), ["validation set is too small"]),
     (dict(n_iter_no_change=0), ["n_iter_no_change"]),
     (dict(tol=-1.0), ["tol", "[0, inf)"]),
