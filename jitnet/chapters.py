@@ -153,6 +153,13 @@ def _last(history, name):
     return float(history[name][-1])
 
 
+def _progress(sink, epoch, accuracy, loss, data_loss, regularization_loss, optimizer):
+    """Chapters 14-17's progress line (printed every 100 epochs), into ``sink``."""
+    print(f"epoch: {epoch}, acc: {accuracy:.3f}, loss: {loss:.3f} ("
+          f"data_loss: {data_loss:.3f}, reg_loss: {regularization_loss:.3f}),"
+          f" lr: {optimizer.current_learning_rate}", file=sink)
+
+
 # ---------------------------------------------------- per-layer loops (10-17)
 
 
@@ -237,9 +244,8 @@ def _regularized_spiral(lib, epochs, samples, *, dropout, learning_rate, decay):
                 labels = np.argmax(labels, axis=1)
             accuracy = np.mean(predictions == labels)
             if not epoch % 100:
-                print(f"epoch: {epoch}, acc: {accuracy:.3f}, loss: {loss:.3f} ("
-                      f"data_loss: {data_loss:.3f}, reg_loss: {regularization_loss:.3f}),"
-                      f" lr: {optimizer.current_learning_rate}", file=sink)
+                _progress(sink, epoch, accuracy, loss, data_loss, regularization_loss,
+                          optimizer)
             loss_activation.backward(loss_activation.output, labels)
             dense2.backward(loss_activation.dinputs)
             if dropout1 is None:
@@ -315,9 +321,8 @@ def ch16(lib, epochs=EPOCHS["ch16"]):
             predictions = (activation2.output > 0.5) * 1
             accuracy = np.mean(predictions == y)
             if not epoch % 100:
-                print(f"epoch: {epoch}, acc: {accuracy:.3f}, loss: {loss:.3f} ("
-                      f"data_loss: {data_loss:.3f}, reg_loss: {regularization_loss:.3f}),"
-                      f" lr: {optimizer.current_learning_rate}", file=sink)
+                _progress(sink, epoch, accuracy, loss, data_loss, regularization_loss,
+                          optimizer)
             loss_function.backward(activation2.output, y)
             activation2.backward(loss_function.dinputs)
             dense2.backward(activation2.dinputs)
@@ -377,9 +382,8 @@ def ch17(lib, epochs=EPOCHS["ch17"]):
             predictions = activation3.output
             accuracy = np.mean(np.absolute(predictions - y) < accuracy_precision)
             if not epoch % 100:
-                print(f"epoch: {epoch}, acc: {accuracy:.3f}, loss: {loss:.3f} ("
-                      f"data_loss: {data_loss:.3f}, reg_loss: {regularization_loss:.3f}),"
-                      f" lr: {optimizer.current_learning_rate}", file=sink)
+                _progress(sink, epoch, accuracy, loss, data_loss, regularization_loss,
+                          optimizer)
             loss_function.backward(activation3.output, y)
             activation3.backward(loss_function.dinputs)
             dense3.backward(activation3.dinputs)

@@ -4,6 +4,8 @@
 ``backward(dvalues)`` sets ``.dinputs`` (and ``.dweights``, ``.dbiases`` on
 ``Dense``). The arithmetic runs in ``jitnet.kernels``.
 """
+import math
+
 import numpy as np
 
 from . import _compile_layers, kernels as K
@@ -22,15 +24,15 @@ def _reusable(buffer, like):
             and buffer.flags.writeable)
 
 
-def _adjacent(shape, next_shape, dtype):
-    """Two new arrays, the second right after the first in one block of memory.
+def adjacent_zeros(shape, next_shape, dtype):
+    """Two new zero arrays, the second right after the first in one block of memory.
 
-    A Dense layer's weights and biases (and their gradients) are made this
-    way, so an optimizer can update both in one kernel call (see
-    ``jitnet.optimizers._joined``).
+    A Dense layer's weights and biases (their gradients, an optimizer's state
+    for them) are made this way, so an optimizer can update both in one
+    kernel call (see ``jitnet.optimizers._joined``).
     """
-    n = shape[0] * shape[1]
-    block = np.empty(n + next_shape[0] * next_shape[1], dtype)
+    n = math.prod(shape)
+    block = np.zeros(n + math.prod(next_shape), dtype)
     return block[:n].reshape(shape), block[n:].reshape(next_shape)
 
 
@@ -59,9 +61,9 @@ class Dense:
         n_inputs = check_positive_int("Dense", "n_inputs", n_inputs)
         n_neurons = check_positive_int("Dense", "n_neurons", n_neurons)
         dtype = float_dtype(dtype)
-        self.weights, self.biases = _adjacent((n_inputs, n_neurons), (1, n_neurons), dtype)
+        self.weights, self.biases = adjacent_zeros((n_inputs, n_neurons), (1, n_neurons),
+                                                   dtype)
         self.weights[...] = 0.01 * np.random.randn(n_inputs, n_neurons)
-        self.biases[...] = 0
         self._checked = None  # (weights, biases, shapes) last verified by _parameters
         reg = {}
         for name, value in (("weight_regularizer_l1", weight_regularizer_l1),
@@ -148,7 +150,7 @@ class Dense:
         """
         dw, db = self.__dict__.get("dweights"), self.__dict__.get("dbiases")
         if not (_reusable(dw, w) and _reusable(db, b)):
-            dw, db = self.dweights, self.dbiases = _adjacent(w.shape, b.shape, w.dtype)
+            dw, db = self.dweights, self.dbiases = adjacent_zeros(w.shape, b.shape, w.dtype)
         return dw, db
 
     def get_parameters(self):
@@ -164,7 +166,7 @@ class Dense:
         if b.size != w.shape[1]:
             raise ValueError(f"Dense.set_parameters: biases have shape {b.shape}"
                              f" but weights {w.shape} need (1, {w.shape[1]})")
-        self.weights, self.biases = _adjacent(w.shape, (1, w.shape[1]), dtype)
+        self.weights, self.biases = adjacent_zeros(w.shape, (1, w.shape[1]), dtype)
         self.weights[...] = w
         self.biases[...] = b.reshape(1, -1)
 

@@ -468,9 +468,7 @@ class Model:
         Numba's many objects).
         """
         history.epochs.extend(range(done + 1, done + 1 + rows.shape[0]))
-        columns = (P.S_LOSS, P.S_DATA_LOSS, P.S_REG_LOSS, P.S_ACCURACY,
-                   P.S_LEARNING_RATE, P.S_VAL_LOSS, P.S_VAL_ACCURACY)
-        for name, column in zip(FIELDS, columns):
+        for name, column in _STAT_COLUMN.items():
             if validating or not name.startswith("val_"):
                 history[name].extend(rows[:, column].tolist())
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import kernels as K
 from ._validate import check_real
+from .layers import adjacent_zeros
 
 
 def _flat(layer, name, like=None, create=False):
@@ -39,13 +40,6 @@ def _flat(layer, name, like=None, create=False):
         arr = np.array(arr, dtype=target, order="C")  # a writable copy
         setattr(layer, name, arr)
     return arr
-
-
-def _zeros_side_by_side(first, second):
-    """Zero arrays shaped like ``first`` and ``second``, adjacent in one block."""
-    block = np.zeros(first.size + second.size, first.dtype)
-    return (block[:first.size].reshape(first.shape),
-            block[first.size:].reshape(second.shape))
 
 
 def _joined(first, second):
@@ -130,7 +124,7 @@ class _Optimizer:
         for s in self._state:
             names = f"weight_{s}", f"bias_{s}"
             if all(getattr(layer, name, None) is None for name in names):
-                for name, zeros in zip(names, _zeros_side_by_side(w, b)):
+                for name, zeros in zip(names, adjacent_zeros(w.shape, b.shape, w.dtype)):
                     setattr(layer, name, zeros)  # first step, as the book's lazy zeros
             pairs.append((_flat(layer, f"weight_{s}", like=w, create=True),
                           _flat(layer, f"bias_{s}", like=b, create=True)))
