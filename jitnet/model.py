@@ -329,6 +329,9 @@ class Model:
             When the loss stops being finite (the learning rate is too high).
         """
         where = "Model.train"
+        # This call's, filled as epochs finish; set first, so that whatever
+        # stops the call (a bad argument, Ctrl-C while compiling) leaves it.
+        history = self.history = History()
         prog = self._ready(where, need_optimizer=True)
         compilation = _compile.begin(prog.dtype)  # on two cores if nothing is cached
         epochs = check_positive_int(where, "epochs", epochs)
@@ -359,7 +362,6 @@ class Model:
                               self.optimizer.current_learning_rate], np.float64)
         order = np.arange(X.shape[0], dtype=np.intp)
         fused = self.softmax_classifier_output is not None
-        history = self.history = History()  # filled as epochs finish
         if compilation is not None:
             compilation.complete()
         bar = _progress_bar(epochs) if verbose else None

@@ -23,7 +23,6 @@ from .activations import Linear, ReLU, Sigmoid, Softmax
 from .layers import Dense, Dropout
 from .losses import CategoricalCrossentropy, MeanSquaredError
 from .model import Model
-from .history import History
 from .optimizers import SGD, Adagrad, Adam, RMSprop
 from ._validate import check_positive_int, check_real
 
@@ -112,7 +111,6 @@ class _MLP(BaseEstimator):
         estimator stays fitted with the epochs finished so far.
         """
         batch = min(self.batch_size, len(X))
-        before = self.model_.history  # Ctrl-C may land before train makes its own
         try:
             history = self.model_.train(X, targets, epochs=epochs, batch_size=batch,
                                         shuffle=self.shuffle, verbose=bool(self.verbose),
@@ -120,9 +118,7 @@ class _MLP(BaseEstimator):
                                         callbacks=callbacks)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=3)
-            history = self.model_.history  # the finished epochs, if it got that far
-            if history is before or history is None:
-                history = History()
+            history = self.model_.history  # this call's finished epochs
         self.loss_curve_ += history.loss
         self.n_iter_ = len(self.loss_curve_)
         return self
