@@ -22,6 +22,9 @@ def main(argv=None):
         "compile", help="fill Numba's disk cache ahead of the first run (for example"
                         " in a Docker build, or before a Dask cluster starts)")
     compile_.add_argument("--dtype", choices=["float32", "float64", "both"], default="both")
+    compile_.add_argument("--portable", action="store_true",
+                          help="maintainers: rebuild the x86-64-v3 cache shipped in"
+                               " jitnet/kernels/portable_cache (both dtypes)")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from . import demo as demo_module
@@ -40,6 +43,8 @@ def main(argv=None):
                          workloads=not args.chapters, chapters=not args.no_chapters)
     elif args.command == "compile":
         from . import _compile
+        if args.portable:
+            return _compile.fill_portable_cache()
         dtypes = ["float32", "float64"] if args.dtype == "both" else [args.dtype]
         return _compile.fill_caches(dtypes)
     return 0

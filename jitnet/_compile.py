@@ -127,19 +127,20 @@ def _parallel_allowed():
             and os.environ.get("JITNET_COMPILE_PROCESSES", "2").strip() != "1")
 
 
-def start_python(code, stdout=subprocess.DEVNULL):
+def start_python(code, stdout=subprocess.DEVNULL, environment=None):
     """A fresh Python running ``code`` with this jitnet; None if it cannot start.
 
-    The child inherits the environment (``NUMBA_CACHE_DIR``, bounds checks)
-    and finds this jitnet's folder on its path, appended if it is missing, so
-    that standard modules are not shadowed.
+    The child inherits the environment (``NUMBA_CACHE_DIR``, bounds checks),
+    updated with ``environment``, and finds this jitnet's folder on its path,
+    appended if it is missing, so that standard modules are not shadowed.
     """
     parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     prelude = f"import sys\nif {parent!r} not in sys.path: sys.path.append({parent!r})\n"
     try:
         return subprocess.Popen([sys.executable, "-c", prelude + code],
                                 stdin=subprocess.DEVNULL, stdout=stdout,
-                                stderr=subprocess.DEVNULL)
+                                stderr=subprocess.DEVNULL,
+                                env={**os.environ, **(environment or {})})
     except OSError:
         return None
 
@@ -193,11 +194,13 @@ def main(dtype):
     compile_all(plan(dtype)[2])
 
 
-def fill_caches(dtypes, out=print):
+def fill_caches(dtypes, out=print, environment=None):
     """``python -m jitnet compile``: fill the disk cache for ``dtypes``, one process each.
 
-    Returns the exit status: 0 when every process succeeded, 1 otherwise, 2
-    when caching is off (``JITNET_CACHE=0``: there is nothing to fill).
+    ``environment`` is added to the children's (``fill_portable_cache``
+    uses it). Returns the exit status: 0 when every process succeeded, 1
+    otherwise, 2 when caching is off (``JITNET_CACHE=0``: there is nothing
+    to fill).
     """
     if not CACHE:
         out("jitnet compile: caching is off (JITNET_CACHE=0), nothing to fill")
@@ -205,7 +208,8 @@ def fill_caches(dtypes, out=print):
     import time
     start = time.perf_counter()
     children = {dtype: start_python(f"from jitnet._compile_layers import fill_cache;"
-                                    f" fill_cache({dtype!r})", stdout=None)
+                                    f" fill_cache({dtype!r})", stdout=None,
+                                    environment=environment)
                 for dtype in dtypes}
     status = 0
     for dtype, child in children.items():
@@ -214,6 +218,46 @@ def fill_caches(dtypes, out=print):
             status = 1
         out(f"  {dtype}: {'done' if code == 0 else f'failed ({code})'}"
             f" after {time.perf_counter() - start:.1f} s")
-    out(f"jitnet compile: {'cache filled' if status == 0 else 'failed'}"
-        f" ({os.environ.get('NUMBA_CACHE_DIR') or 'next to the kernels'})")
+    folder = (environment or os.environ).get("NUMBA_CACHE_DIR") or "next to the kernels"
+    out(f"jitnet compile: {'cache filled' if status == 0 else 'failed'} ({folder})")
+    from .kernels import _portable
+    if environment is None and _portable.usable():
+        out("  (the x86-64-v3 kernels shipped with jitnet serve this machine: what they"
+            " hold was loaded, not compiled; JITNET_PORTABLE_CACHE=0 compiles it all)")
     return status
+
+
+def fill_portable_cache(out=print):
+    """``python -m jitnet compile --portable``: rebuild ``kernels/portable_cache``.
+
+    Compiles every kernel for both dtypes for :data:`kernels._portable.PORTABLE_CPU`
+    into an empty folder, then replaces the shipped cache with it and its
+    manifest (see :mod:`jitnet.kernels._portable`). For maintainers, after a
+    change to any kernel; the tests check that the shipped cache is current.
+    """
+    import json
+    import shutil
+    import tempfile
+
+    from .kernels import _jit, _portable
+    with tempfile.TemporaryDirectory() as folder:
+        status = fill_caches(["float32", "float64"], out, environment={
+            **_portable.BUILD_ENVIRONMENT, "NUMBA_CACHE_DIR": folder})
+        if status != 0:
+            return status
+        (built,) = [os.path.join(folder, name) for name in os.listdir(folder)]
+        names = sorted(os.listdir(built))
+        staging = _portable.FOLDER + ".new"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(built, staging)
+        manifest = {"facts": _portable.build_facts(), "stamp": _jit.STAMP,
+                    "files": names}
+        with open(os.path.join(staging, _portable.MANIFEST), "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=1)
+            f.write("\n")
+        shutil.rmtree(_portable.FOLDER, ignore_errors=True)
+        os.replace(staging, _portable.FOLDER)
+    size = sum(os.path.getsize(os.path.join(_portable.FOLDER, n)) for n in names)
+    out(f"jitnet compile --portable: {len(names)} files, {size / 2**20:.1f} MiB"
+        f" in {_portable.FOLDER}")
+    return 0

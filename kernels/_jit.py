@@ -75,7 +75,7 @@ def _sources_stamp():
     return digest.hexdigest()
 
 
-def _stamp_kernel_caches():
+def _stamp_kernel_caches(stamp):
     """Make every kernel's disk cache depend on *all* kernel sources.
 
     Numba checks only the source file of the function it loads, so a cached
@@ -96,7 +96,6 @@ def _stamp_kernel_caches():
         impl._locator_classes  # noqa: B018  (fail here if it moved)
     except (ImportError, AttributeError):  # pragma: no cover
         return
-    stamp = _sources_stamp()
 
     def stamped(base):
         class Locator(base):
@@ -117,7 +116,11 @@ def _stamp_kernel_caches():
                                     if not cls.__name__.startswith("Jitnet")]
 
 
-_stamp_kernel_caches()
+#: The hash of every kernel source and the Numba version (see _sources_stamp).
+STAMP = _sources_stamp()
+_stamp_kernel_caches(STAMP)
+
+from ._portable import attach  # noqa: E402  (after the locators: it uses them)
 
 #: True unless the environment says ``JITNET_CACHE=0``.
 CACHE = os.environ.get("JITNET_CACHE", "1").strip() != "0"
@@ -131,7 +134,7 @@ OPTIONS = {"cache": CACHE, "nogil": True, "fastmath": set(FASTMATH)}
 
 def jit(func):
     """Compile ``func`` in nopython mode with jitnet's shared options."""
-    return numba.njit(**OPTIONS)(func)
+    return attach(numba.njit(**OPTIONS)(func))
 
 
 def jit_dividing(func):
@@ -142,7 +145,7 @@ def jit_dividing(func):
     every kernel this way made a cold start 1-3 s longer (interleaved runs;
     the cause was not pinned down).
     """
-    return numba.njit(error_model="numpy", **OPTIONS)(func)
+    return attach(numba.njit(error_model="numpy", **OPTIONS)(func))
 
 
 def jit_inline(func):
@@ -157,7 +160,7 @@ def jit_inline(func):
     Not for big functions called from several places: the inliner copies and
     re-types the body at each call site, which costs more than it saves.
     """
-    return numba.njit(inline="always", **OPTIONS)(func)
+    return attach(numba.njit(inline="always", **OPTIONS)(func))
 
 
 def jit_exact(func):
@@ -171,4 +174,4 @@ def jit_exact(func):
     # Explicitly False: a callee whose option is unset inherits its caller's
     # fast-math (and the cache then holds that version under the same
     # signature; seen when train_epochs compiled it first).
-    return numba.njit(**{**OPTIONS, "fastmath": False})(func)
+    return attach(numba.njit(**{**OPTIONS, "fastmath": False})(func))

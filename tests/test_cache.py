@@ -36,8 +36,10 @@ print(json.dumps({"loss": float(loss), "cache": jitnet.kernels.CACHE,
 
 
 def _env(**extra):
+    """The environment for a child that uses Numba's own cache (shipped kernels off)."""
     env = {key: value for key, value in os.environ.items()
            if key not in ("NUMBA_CACHE_DIR", "JITNET_CACHE")}
+    env["JITNET_PORTABLE_CACHE"] = "0"
     env.update(extra)
     return env
 

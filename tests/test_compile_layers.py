@@ -39,8 +39,10 @@ print(json.dumps({"loss": float(loss), "helpers": [h.returncode for h in helpers
 
 
 def _run(code, **env_changes):
+    """Run ``code`` in a fresh Python that compiles (the shipped kernels are off)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("JITNET_CACHE", "JITNET_COMPILE_PROCESSES")}
+    env["JITNET_PORTABLE_CACHE"] = "0"
     env.update(env_changes)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=900, env=env)

@@ -1,0 +1,145 @@
+"""A compiled cache that travels: the kernels built once for x86-64-v3, shipped with jitnet.
+
+Numba keys its disk cache by the CPU it compiled for (name and feature
+list), so a cache filled on one machine misses on every other, and a new
+machine compiles for 10-25 s before its first epoch. ``python -m jitnet
+compile --portable`` (run by a maintainer whenever a kernel changes) fills a
+cache with Numba's documented ``NUMBA_CPU_NAME=x86-64-v3`` and
+``NUMBA_CPU_FEATURES=""`` (in the build's processes only): code for the
+x86-64 level of Intel's Haswell (2013) and AMD's Zen and later, AVX2 and FMA
+included (not the Atom, Celeron and Pentium parts without AVX). The files go
+to ``kernels/portable_cache/`` with a manifest, and are installed with the
+package. Code the shipped files lack (another signature) is compiled for
+this CPU as before; a user's own Numba functions are never affected.
+
+At load, each kernel's cache (:class:`PortableCache`) first looks in
+Numba's own cache (this machine's compilations, keyed by this CPU); on a
+miss, and only when :func:`usable` holds, it looks in the shipped files
+under the portable key. What it finds there is code this CPU runs: the host
+has every x86-64-v3 feature (checked). It never runs stale code: the index
+carries the hash of every kernel source and the Numba version
+(``_jit._sources_stamp``), and the key the hash of the function's bytecode,
+as for Numba's own cache; the manifest pins Python, Numba and llvmlite.
+The same kernels compiled for this CPU rather than for x86-64-v3 can round
+float32 sums differently in the last bits (LLVM vectorises them by its
+per-CPU tuning; docs/performance.md has the figures).
+
+It is off (Numba compiles as before) when ``JITNET_PORTABLE_CACHE=0``, when
+caching is off (``JITNET_CACHE=0``), when Numba's settings change the code
+(``NUMBA_BOUNDSCHECK``, ``NUMBA_OPT``, ``NUMBA_CPU_NAME`` ...), and when the
+host, Python or Numba differ from the build's. Numba's cache classes are
+private API: if they move, this stays off.
+"""
+import json
+import os
+import sys
+
+#: The x86-64 micro-architecture level the shipped code is compiled for.
+PORTABLE_CPU = "x86-64-v3"
+
+#: Its features, by LLVM's names (x86-64 psABI levels v1 to v3).
+PORTABLE_FEATURES = (
+    "cmov", "cx8", "fxsr", "mmx", "sse", "sse2",                          # v1
+    "cx16", "sahf", "popcnt", "sse3", "sse4.1", "sse4.2", "ssse3",        # v2
+    "avx", "avx2", "bmi", "bmi2", "f16c", "fma", "lzcnt", "movbe", "xsave",  # v3
+)
+
+#: Where the shipped cache lives (inside the installed package).
+FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "portable_cache")
+MANIFEST = "manifest.json"
+
+#: Environment that makes Numba compile for :data:`PORTABLE_CPU` (the build's).
+BUILD_ENVIRONMENT = {"NUMBA_CPU_NAME": PORTABLE_CPU, "NUMBA_CPU_FEATURES": "",
+                     "JITNET_PORTABLE_CACHE": "0"}
+
+
+def build_facts():
+    """What a shipped cache must have been built with to serve this process."""
+    import llvmlite
+    import numba
+    return {"cpu": PORTABLE_CPU, "numba": numba.__version__,
+            "llvmlite": llvmlite.__version__, "python": sys.implementation.cache_tag}
+
+
+def _host_has_features():
+    import llvmlite.binding as ll
+    try:
+        features = ll.get_host_cpu_features()
+    except RuntimeError:  # LLVM cannot tell on this host
+        return False
+    return all(features.get(name, False) for name in PORTABLE_FEATURES)
+
+
+def _numba_defaults():
+    """True when no Numba setting changes the generated code."""
+    from numba.core import config
+    return (not config.BOUNDSCHECK and config.CPU_NAME is None
+            and config.CPU_FEATURES is None and int(config.OPT) == 3
+            and not config.DEBUGINFO_DEFAULT and config.ENABLE_AVX
+            and not config.DISABLE_JIT)
+
+
+def _manifest():
+    try:
+        with open(os.path.join(FOLDER, MANIFEST), encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def usable():
+    """True when the shipped cache may serve this process (see the module's text)."""
+    if os.environ.get("JITNET_PORTABLE_CACHE", "1").strip() == "0":
+        return False
+    from ._jit import STAMP  # defined before _jit imports this module
+    manifest = _manifest()
+    if not isinstance(manifest, dict) or manifest.get("facts") != build_facts() \
+            or manifest.get("stamp") != STAMP:
+        return False
+    return _numba_defaults() and _host_has_features()
+
+
+def cache_class():
+    """A subclass of Numba's function cache that falls back on the shipped files.
+
+    None when Numba's private cache API is not as expected.
+    """
+    try:
+        from numba.core.caching import FunctionCache, IndexDataCacheFile
+        FunctionCache._index_key  # noqa: B018  (fail here if it moved)
+        FunctionCache._load_overload  # noqa: B018
+    except (ImportError, AttributeError):  # pragma: no cover
+        return None
+
+    class PortableCache(FunctionCache):
+        """Numba's cache, then the shipped x86-64-v3 files on a miss."""
+
+        def __init__(self, py_func):
+            super().__init__(py_func)
+            self._shipped = IndexDataCacheFile(
+                cache_path=FOLDER, filename_base=self._impl.filename_base,
+                source_stamp=self._impl.locator.get_source_stamp())
+
+        def _load_overload(self, sig, target_context):
+            data = super()._load_overload(sig, target_context)
+            if data is not None or not self._enabled:
+                return data
+            triple, _, _ = target_context.codegen().magic_tuple()
+            sig_, _, hashes = self._index_key(sig, target_context.codegen())
+            data = self._shipped.load((sig_, (triple, PORTABLE_CPU, ""), hashes))
+            if data is not None:
+                data = self._impl.rebuild(target_context, data)
+            return data
+
+    return PortableCache
+
+
+_CLASS = cache_class() if usable() else None
+
+
+def attach(dispatcher):
+    """Give ``dispatcher`` (a caching Numba dispatcher) the shipped fallback."""
+    if _CLASS is not None and hasattr(dispatcher, "_cache") \
+            and type(dispatcher._cache).__name__ == "FunctionCache":
+        dispatcher._cache = _CLASS(dispatcher.py_func)
+    return dispatcher

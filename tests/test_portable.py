@@ -1,0 +1,149 @@
+"""The shipped x86-64-v3 kernels (``kernels/_portable.py``): current, used, never stale."""
+import json
+import os
+import pathlib
+import pickle
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from jitnet import _compile
+from jitnet.kernels import _jit, _portable
+from test_compile_layers import COLD_STEPS
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+FOLDER = pathlib.Path(_portable.FOLDER)
+
+#: A book loop, a Model's training and evaluation and a dropout layer, then the
+#: number of Numba compilations it took and the cache class of one kernel.
+EVERYTHING = """
+from numba.core import event
+events = event.RecordingListener()
+event.register("numba:compile", events)
+""" + COLD_STEPS + """
+from jitnet.kernels import dense_forward
+model = W.model(lib, (2, 8, 3), lib.Optimizer_Adam())
+model.train(X, y, epochs=2, verbose=False)
+model.evaluate(X, y, verbose=False)
+lib.Layer_Dropout(0.2).forward(X)
+print(json.dumps({"compiled": len(events.buffer),
+                  "cache_kind": type(dense_forward._cache).__name__}))
+"""
+
+
+def _run(code, cwd=None, **env_changes):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("JITNET_", "NUMBA_"))}
+    env.update(env_changes)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=900, env=env, cwd=cwd)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def _index(path):
+    """(stamp, overloads) of a Numba index file, as Numba reads it."""
+    with open(path, "rb") as f:
+        version = pickle.load(f)
+        return version, pickle.loads(f.read())
+
+
+def _manifest():
+    return json.loads((FOLDER / _portable.MANIFEST).read_text())
+
+
+def test_the_shipped_cache_is_current():
+    """Rebuild with ``python -m jitnet compile --portable`` after changing a kernel."""
+    manifest = _manifest()
+    if manifest["facts"] != _portable.build_facts():
+        pytest.skip(f"shipped for {manifest['facts']}, this is {_portable.build_facts()}")
+    assert manifest["stamp"] == _jit.STAMP, "kernels changed: rebuild the portable cache"
+    files = sorted(p.name for p in FOLDER.iterdir() if p.name != _portable.MANIFEST)
+    assert files == manifest["files"]
+    indexes = [FOLDER / name for name in files if name.endswith(".nbi")]
+    assert len(indexes) > 40
+    for path in indexes:
+        version, (stamp, overloads) = _index(path)
+        assert (version, stamp) == (manifest["facts"]["numba"], _jit.STAMP), path.name
+        for (_, magic, _), data_name in overloads.items():
+            assert magic[1:] == (_portable.PORTABLE_CPU, ""), path.name
+            assert (FOLDER / data_name).is_file()
+
+
+@pytest.mark.skipif(not _portable.usable(), reason="the shipped kernels do not fit here")
+def test_a_fresh_machine_compiles_nothing(tmp_path, monkeypatch, capsys):
+    """Book loop, Model and dropout on an empty Numba cache: all loaded, nothing written."""
+    steps, everything = _run(EVERYTHING, NUMBA_CACHE_DIR=str(tmp_path))
+    assert everything == {"compiled": 0, "cache_kind": "PortableCache"}
+    assert steps["helpers"] == [] and steps["dense_backward_compiled_here"] == 0
+    assert not [p for p in tmp_path.rglob("*.nbi")]
+    # The loaded code computes what this process's kernels compute: the same
+    # kernels, compiled for x86-64-v3 (here perhaps for this CPU), equal up to
+    # the order of float32 sums.
+    monkeypatch.setattr(_compile, "start_python", _compile.start_python)  # restored after
+    exec(COLD_STEPS, {})
+    here = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert here["loss"] == pytest.approx(steps["loss"], rel=1e-5)
+    assert here["weights"] == pytest.approx(steps["weights"], rel=1e-5)
+
+
+def test_off_when_asked_when_bounds_checked_or_when_caching_is_off():
+    code = ("import json; from jitnet.kernels import dense_forward as f;"
+            " print(json.dumps({'kind': type(f._cache).__name__}))")
+    assert _run(code, JITNET_PORTABLE_CACHE="0") == [{"kind": "FunctionCache"}]
+    assert _run(code, NUMBA_BOUNDSCHECK="1") == [{"kind": "FunctionCache"}]
+    assert _run(code, JITNET_CACHE="0") == [{"kind": "NullCache"}]
+    if _portable.usable():
+        assert _run(code) == [{"kind": "PortableCache"}]
+
+
+def test_usable_only_on_a_host_with_every_feature(monkeypatch):
+    import llvmlite.binding as ll
+
+    host = dict(ll.get_host_cpu_features())
+    monkeypatch.setattr(ll, "get_host_cpu_features", lambda: host)
+    if not all(host.get(name) for name in _portable.PORTABLE_FEATURES):
+        assert not _portable.usable()
+        return
+    assert _portable.usable() == (_manifest()["facts"] == _portable.build_facts()
+                                  and _manifest()["stamp"] == _jit.STAMP)
+    for missing in ("avx2", "fma", "movbe"):
+        monkeypatch.setattr(ll, "get_host_cpu_features", lambda m=missing: {**host, m: False})
+        assert not _portable.usable()
+
+
+def test_other_versions_do_not_use_it(monkeypatch):
+    monkeypatch.setattr(_portable, "build_facts", lambda: {**_manifest()["facts"],
+                                                           "numba": "0.0.1"})
+    assert not _portable.usable()
+
+
+def test_stale_shipped_code_is_never_loaded(tmp_path):
+    """A kernel source changed, even with a manifest that claims otherwise: it compiles."""
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "jitnet", site / "jitnet",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    kernels = site / "jitnet" / "kernels"
+    shutil.copytree(ROOT / "kernels", kernels, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(kernels / "checks.py", "a") as f:
+        f.write("\n# changed after the portable cache was built\n")
+    # Make the manifest lie: it names the new sources' stamp.
+    stamp = _run("import json; from jitnet.kernels import _jit;"
+                 " print(json.dumps({'stamp': _jit.STAMP}))", cwd=tmp_path,
+                 PYTHONPATH=str(site), JITNET_PORTABLE_CACHE="0")[0]["stamp"]
+    manifest = json.loads((kernels / "portable_cache" / _portable.MANIFEST).read_text())
+    (kernels / "portable_cache" / _portable.MANIFEST).write_text(
+        json.dumps({**manifest, "stamp": stamp}))
+    code = """
+import json, numpy as np
+from jitnet.kernels import _portable, all_finite
+all_finite(np.ones(3, np.float32))
+print(json.dumps({"usable": _portable.usable(),
+                  "hits": sum(all_finite.stats.cache_hits.values()),
+                  "misses": sum(all_finite.stats.cache_misses.values())}))
+"""
+    (result,) = _run(code, cwd=tmp_path, PYTHONPATH=str(site),
+                     NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    assert result == {"usable": _portable.usable(), "hits": 0, "misses": 1}
