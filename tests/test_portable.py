@@ -72,7 +72,8 @@ def test_the_shipped_cache_is_current():
             assert (FOLDER / data_name).is_file()
 
 
-@pytest.mark.skipif(not _portable.usable(), reason="the shipped kernels do not fit here")
+@pytest.mark.skipif(not _portable.usable(),
+                    reason="the shipped kernels are off or do not fit this machine")
 def test_a_fresh_machine_compiles_nothing(tmp_path, monkeypatch, capsys):
     """Book loop, Model and dropout on an empty Numba cache: all loaded, nothing written."""
     steps, everything = _run(EVERYTHING, NUMBA_CACHE_DIR=str(tmp_path))
@@ -102,6 +103,7 @@ def test_off_when_asked_when_bounds_checked_or_when_caching_is_off():
 def test_usable_only_on_a_host_with_every_feature(monkeypatch):
     import llvmlite.binding as ll
 
+    monkeypatch.delenv("JITNET_PORTABLE_CACHE", raising=False)
     host = dict(ll.get_host_cpu_features())
     monkeypatch.setattr(ll, "get_host_cpu_features", lambda: host)
     if not all(host.get(name) for name in _portable.PORTABLE_FEATURES):
@@ -120,8 +122,9 @@ def test_other_versions_do_not_use_it(monkeypatch):
     assert not _portable.usable()
 
 
-def test_stale_shipped_code_is_never_loaded(tmp_path):
+def test_stale_shipped_code_is_never_loaded(tmp_path, monkeypatch):
     """A kernel source changed, even with a manifest that claims otherwise: it compiles."""
+    monkeypatch.delenv("JITNET_PORTABLE_CACHE", raising=False)  # as in the child
     site = tmp_path / "site"
     shutil.copytree(ROOT / "jitnet", site / "jitnet",
                     ignore=shutil.ignore_patterns("__pycache__"))
