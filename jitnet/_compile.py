@@ -245,7 +245,11 @@ def fill_portable_cache(out=print):
             **_portable.BUILD_ENVIRONMENT, "NUMBA_CACHE_DIR": folder})
         if status != 0:
             return status
-        (built,) = [os.path.join(folder, name) for name in os.listdir(folder)]
+        built = [os.path.join(folder, name) for name in os.listdir(folder)]
+        if len(built) != 1:  # Numba puts one folder per source folder
+            out(f"jitnet compile --portable: expected one cache folder, found {built}")
+            return 1
+        built = built[0]
         names = sorted(os.listdir(built))
         staging = _portable.FOLDER + ".new"
         shutil.rmtree(staging, ignore_errors=True)

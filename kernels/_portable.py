@@ -18,7 +18,7 @@ miss, and only when :func:`usable` holds, it looks in the shipped files
 under the portable key. What it finds there is code this CPU runs: the host
 has every x86-64-v3 feature (checked). It never runs stale code: the index
 carries the hash of every kernel source and the Numba version
-(``_jit._sources_stamp``), and the key the hash of the function's bytecode,
+(``_jit.STAMP``), and the key the hash of the function's bytecode,
 as for Numba's own cache; the manifest pins Python, Numba and llvmlite.
 The same kernels compiled for this CPU rather than for x86-64-v3 can round
 float32 sums differently in the last bits (LLVM vectorises them by its
@@ -124,12 +124,14 @@ def cache_class():
             data = super()._load_overload(sig, target_context)
             if data is not None or not self._enabled:
                 return data
-            triple, _, _ = target_context.codegen().magic_tuple()
-            sig_, _, hashes = self._index_key(sig, target_context.codegen())
-            data = self._shipped.load((sig_, (triple, PORTABLE_CPU, ""), hashes))
-            if data is not None:
-                data = self._impl.rebuild(target_context, data)
-            return data
+            codegen = target_context.codegen()
+            triple = codegen.magic_tuple()[0]
+            sig_, _, hashes = self._index_key(sig, codegen)
+            try:
+                data = self._shipped.load((sig_, (triple, PORTABLE_CPU, ""), hashes))
+                return None if data is None else self._impl.rebuild(target_context, data)
+            except Exception:  # noqa: BLE001  (a damaged file: compile instead)
+                return None
 
     return PortableCache
 

@@ -122,14 +122,32 @@ def test_other_versions_do_not_use_it(monkeypatch):
     assert not _portable.usable()
 
 
-def test_stale_shipped_code_is_never_loaded(tmp_path, monkeypatch):
-    """A kernel source changed, even with a manifest that claims otherwise: it compiles."""
-    monkeypatch.delenv("JITNET_PORTABLE_CACHE", raising=False)  # as in the child
+def _copied_package(tmp_path):
+    """jitnet copied under ``tmp_path/site``; returns (site, its kernels folder)."""
     site = tmp_path / "site"
     shutil.copytree(ROOT / "jitnet", site / "jitnet",
                     ignore=shutil.ignore_patterns("__pycache__"))
     kernels = site / "jitnet" / "kernels"
     shutil.copytree(ROOT / "kernels", kernels, ignore=shutil.ignore_patterns("__pycache__"))
+    return site, kernels
+
+
+#: Calls one small kernel; reports whether it was loaded (hit) or compiled (miss).
+ONE_KERNEL = """
+import json, numpy as np
+from jitnet.kernels import _portable, all_finite
+ones, nan = np.ones((2, 3), np.float32), np.full((1, 1), np.nan, np.float32)
+assert all_finite(ones) and not all_finite(nan)  # a signature the shipped files hold
+print(json.dumps({"usable": _portable.usable(),
+                  "hits": sum(all_finite.stats.cache_hits.values()),
+                  "misses": sum(all_finite.stats.cache_misses.values())}))
+"""
+
+
+def test_stale_shipped_code_is_never_loaded(tmp_path, monkeypatch):
+    """A kernel source changed, even with a manifest that claims otherwise: it compiles."""
+    monkeypatch.delenv("JITNET_PORTABLE_CACHE", raising=False)  # as in the child
+    site, kernels = _copied_package(tmp_path)
     with open(kernels / "checks.py", "a") as f:
         f.write("\n# changed after the portable cache was built\n")
     # Make the manifest lie: it names the new sources' stamp.
@@ -139,14 +157,21 @@ def test_stale_shipped_code_is_never_loaded(tmp_path, monkeypatch):
     manifest = json.loads((kernels / "portable_cache" / _portable.MANIFEST).read_text())
     (kernels / "portable_cache" / _portable.MANIFEST).write_text(
         json.dumps({**manifest, "stamp": stamp}))
-    code = """
-import json, numpy as np
-from jitnet.kernels import _portable, all_finite
-all_finite(np.ones(3, np.float32))
-print(json.dumps({"usable": _portable.usable(),
-                  "hits": sum(all_finite.stats.cache_hits.values()),
-                  "misses": sum(all_finite.stats.cache_misses.values())}))
-"""
-    (result,) = _run(code, cwd=tmp_path, PYTHONPATH=str(site),
+    (result,) = _run(ONE_KERNEL, cwd=tmp_path, PYTHONPATH=str(site),
+                     NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    assert result == {"usable": _portable.usable(), "hits": 0, "misses": 1}
+    if _portable.usable():  # the same files, sources unchanged: loaded
+        (intact,) = _run(ONE_KERNEL, cwd=tmp_path, NUMBA_CACHE_DIR=str(tmp_path / "c2"))
+        assert intact == {"usable": True, "hits": 1, "misses": 0}
+
+
+def test_a_damaged_shipped_file_is_compiled_instead(tmp_path, monkeypatch):
+    monkeypatch.delenv("JITNET_PORTABLE_CACHE", raising=False)
+    site, kernels = _copied_package(tmp_path)
+    damaged = sorted((kernels / "portable_cache").glob("checks.all_finite-*.nbc"))
+    assert damaged
+    for path in damaged:
+        path.write_bytes(path.read_bytes()[:100])
+    (result,) = _run(ONE_KERNEL, cwd=tmp_path, PYTHONPATH=str(site),
                      NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     assert result == {"usable": _portable.usable(), "hits": 0, "misses": 1}
