@@ -185,12 +185,29 @@ def _exercise_forward(dtype):
         loss.calculate(probs, probs)
 
 
+def _exercise_model_extras(dtype):
+    """What the plan leaves out: ``Model.predict`` and ``jitnet.seed``."""
+    import jitnet as jn
+
+    model = jn.Model()
+    model.add(jn.Dense(3, 3, dtype=dtype))
+    model.add(jn.Softmax())
+    model.set(loss=jn.CategoricalCrossentropy(), optimizer=jn.Adam(),
+              accuracy=jn.CategoricalAccuracy())
+    model.finalize()
+    model.predict(np.zeros((4, 3), dtype))
+    state = np.random.get_state()
+    jn.seed(0)
+    np.random.set_state(state)
+
+
 def fill_cache(dtype):
     """Compile every kernel jitnet's classes and ``Model`` use for ``dtype``.
 
     What ``python -m jitnet compile`` runs in one process per dtype: the
-    ``Model`` program's plan (:func:`jitnet._compile.plan`), then the
-    per-layer classes' forward and backward sides, called on tiny arrays.
+    ``Model`` program's plan (:func:`jitnet._compile.plan`), ``Model.predict``
+    and ``jitnet.seed``, then the per-layer classes' forward and backward
+    sides, called on tiny arrays.
     Kernels already in the disk cache are loaded, not compiled again.
     """
     import jitnet as jn
@@ -198,5 +215,6 @@ def fill_cache(dtype):
     dtype = np.dtype(dtype)
     program, here, helper = _compile.plan(dtype)
     _compile.compile_all(helper + here + [program])
+    _exercise_model_extras(dtype)
     _exercise_forward(dtype)
     _exercise_backward(dtype, _backward_kinds(jn))

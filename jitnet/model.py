@@ -81,7 +81,9 @@ def _watch(callbacks, program):
     epochs per call; anything else leaves ``watch`` off (column -1) and the
     callbacks are called from Python after every epoch.
     """
-    watch = np.zeros(P.WATCH_SIZE)
+    # dtype given positionally: nnfs.init()'s np.zeros makes float32 otherwise
+    # (a second compilation of train_epochs, and float32 bookkeeping).
+    watch = np.zeros(P.WATCH_SIZE, np.float64)
     watch[P.W_COLUMN] = -1.0
     snapshot = program.params[:0]
     if len(callbacks) != 1 or type(callbacks[0]) is not EarlyStopping:
@@ -489,7 +491,7 @@ class Model:
         acc_code, precision = self._accuracy_settings(sparse, y_int, y_float, where)
         batch, piece = self._pieces(prog, X.shape[0], batch)
         prog.ensure_capacity(batch)
-        totals = np.zeros(3)  # loss sum, correct, compared
+        totals = np.zeros(3, np.float64)  # loss sum, correct, compared (see _watch)
         for start in range(0, X.shape[0], piece):  # Ctrl-C lands between pieces
             stop = start + piece
             yi = y_int[start:stop] if sparse else y_int

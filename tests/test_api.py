@@ -306,3 +306,22 @@ def test_optimizers_pickle_and_keep_working():
     clone = pickle.loads(pickle.dumps(optimizer))
     clone.update_params(layer)
     assert clone.learning_rate == 0.1 and len(clone._flat_views) == 1
+
+
+def test_nnfs_init_leaves_the_models_bookkeeping_in_float64():
+    """nnfs.init()'s np.zeros makes float32 unless given a dtype: early stopping's
+    state then compiled a second train_epochs, and evaluate summed in float32."""
+    from jitnet import chapters, model as model_module, workloads as W
+    from jitnet.kernels import program as P
+
+    X, y = W.spiral()
+    model = W.model(book, (2, 8, 3), book.Optimizer_Adam(learning_rate=0.05))
+    model.train(X, y, epochs=2, verbose=False)
+    plain = model.evaluate(X, y)
+    compiled = set(P.train_epochs.signatures)
+    with chapters.nnfs_conditions():
+        assert model.evaluate(X, y) == plain
+        watch, _, _ = model_module._watch([], model._program)
+        assert watch.dtype == np.float64
+        model.train(X, y, epochs=2, verbose=False)
+    assert set(P.train_epochs.signatures) == compiled  # nothing new compiled
