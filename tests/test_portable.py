@@ -48,7 +48,7 @@ def _run(code, cwd=None, **env_changes):
 
 
 def _index(path):
-    """(stamp, overloads) of a Numba index file, as Numba reads it."""
+    """``(numba version, (stamp, overloads))`` of a Numba index file, as Numba reads it."""
     with open(path, "rb") as f:
         version = pickle.load(f)
         return version, pickle.loads(f.read())
