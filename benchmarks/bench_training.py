@@ -108,3 +108,20 @@ def timeraw_import_and_first_epoch():
 
 
 timeraw_import_and_first_epoch.timeout = 300
+
+
+def timeraw_import_and_first_epoch_on_an_empty_cache():
+    """A fresh machine: nothing in Numba's cache, so the kernels jitnet ships load
+    (x86-64-v3, the shipped Python and Numba; elsewhere everything compiles)."""
+    return """
+    import atexit, os, shutil, tempfile
+    cache = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, cache, True)
+    os.environ["NUMBA_CACHE_DIR"] = cache
+    import jitnet.nnfs as lib
+    from jitnet import workloads as W
+    W.spiral_model_train(lib, 1)()
+    """
+
+
+timeraw_import_and_first_epoch_on_an_empty_cache.timeout = 600
