@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from . import bench_peers, chapters as C, workloads as W
+from .kernels import _portable
 
 SPIRAL_EPOCHS = 10001  # what the book trains; times are scaled to it
 
@@ -97,12 +98,6 @@ def blas_threads():
     except ImportError:
         pass
     return os.cpu_count() or 1
-
-
-def portable_cache_usable():
-    """True when this machine loads the shipped x86-64-v3 kernels (``kernels/_portable.py``)."""
-    from .kernels import _portable
-    return _portable.usable()
 
 
 def _child(code, env=None):
@@ -187,7 +182,7 @@ def measure(quick=False, repeat=5, cold=True, out=print, workloads=True, chapter
             with tempfile.TemporaryDirectory() as cache:
                 empty.append(_child(_FIRST_EPOCH, {**compiling, "NUMBA_CACHE_DIR": cache})[0])
                 cached.append(_child(_FIRST_EPOCH, {**compiling, "NUMBA_CACHE_DIR": cache})[0])
-            if portable_cache_usable():
+            if _portable.usable():  # this machine loads the shipped kernels
                 with tempfile.TemporaryDirectory() as cache:
                     shipped.append(_child(_FIRST_EPOCH, {"NUMBA_CACHE_DIR": cache})[0])
         row("start-up, fresh machine (shipped x86-64-v3 kernels, empty cache):"

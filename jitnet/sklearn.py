@@ -184,7 +184,7 @@ class _MLP(BaseEstimator):
         """
         check_is_fitted(self, "model_")
         from .onnx_export import write
-        classifier = isinstance(self, ClassifierMixin)
+        classifier = is_classifier(self)
         write(self.model_, path, opset=opset, where=f"{type(self).__name__}.to_onnx",
               output_name="probabilities" if classifier else "predictions",
               flatten=getattr(self, "_y_1d", False))

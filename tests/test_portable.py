@@ -11,30 +11,10 @@ import pytest
 
 from jitnet import _compile
 from jitnet.kernels import _jit, _portable
-from test_compile_layers import COLD_STEPS
+from test_compile_layers import COLD_STEPS, EVERYTHING
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FOLDER = pathlib.Path(_portable.FOLDER)
-
-#: A book loop, a Model's training, evaluation and predictions, jitnet.seed and a
-#: dropout layer, then the number of Numba compilations it took and the cache
-#: class of one kernel.
-EVERYTHING = """
-from numba.core import event
-events = event.RecordingListener()
-event.register("numba:compile", events)
-""" + COLD_STEPS + """
-from jitnet.kernels import dense_forward
-model = W.model(lib, (2, 8, 3), lib.Optimizer_Adam())
-model.train(X, y, epochs=2, verbose=False)
-model.evaluate(X, y, verbose=False)
-model.predict(X)
-import jitnet
-jitnet.seed(1)
-lib.Layer_Dropout(0.2).forward(X)
-print(json.dumps({"compiled": len(events.buffer),
-                  "cache_kind": type(dense_forward._cache).__name__}))
-"""
 
 
 def _run(code, cwd=None, **env_changes):
