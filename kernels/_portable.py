@@ -99,8 +99,23 @@ def usable():
     return _numba_defaults() and _host_has_features()
 
 
-def cache_class():
-    """A subclass of Numba's function cache that falls back on the shipped files.
+def _runtime_ready(target_context):
+    """Initialise Numba's runtime (NRT), all that running loaded code needs."""
+    from numba.core.runtime import rtsys
+    rtsys.initialize(target_context)  # returns at once after the first call
+
+
+def cache_class(shipped):
+    """A subclass of Numba's function cache: loads without refreshing the
+    compiler's context, and (``shipped``) falls back on the shipped files.
+
+    Numba's ``load_overload`` first calls ``target_context.refresh()``,
+    which imports and installs every typing and lowering registry: 0.5 s
+    the first time in a process, plus about 0.25 s of garbage collection at
+    exit, for code that is then loaded, not compiled. Loading needs only the
+    runtime; the registries load when something compiles (Numba's compiler
+    refreshes the context itself). A load that fails for want of them falls
+    back on Numba's own path.
 
     None when Numba's private cache API is not as expected.
     """
@@ -108,11 +123,28 @@ def cache_class():
         from numba.core.caching import FunctionCache, IndexDataCacheFile
         FunctionCache._index_key  # noqa: B018  (fail here if it moved)
         FunctionCache._load_overload  # noqa: B018
+        FunctionCache._guard_against_spurious_io_errors  # noqa: B018
+        from numba.core.runtime import rtsys
+        rtsys.initialize  # noqa: B018
     except (ImportError, AttributeError):  # pragma: no cover
         return None
 
-    class PortableCache(FunctionCache):
-        """Numba's cache, then the shipped x86-64-v3 files on a miss."""
+    class LoadingCache(FunctionCache):
+        """Numba's cache, loading without the context refresh."""
+
+        def load_overload(self, sig, target_context):
+            _runtime_ready(target_context)
+            try:
+                with self._guard_against_spurious_io_errors():
+                    return self._load_overload(sig, target_context)
+            except Exception:  # noqa: BLE001  (a registry was needed after all)
+                return super().load_overload(sig, target_context)
+
+    if not shipped:
+        return LoadingCache
+
+    class PortableCache(LoadingCache):
+        """As :class:`LoadingCache`, then the shipped x86-64-v3 files on a miss."""
 
         def __init__(self, py_func):
             super().__init__(py_func)
@@ -136,11 +168,12 @@ def cache_class():
     return PortableCache
 
 
-_CLASS = cache_class() if usable() else None
+_CLASS = cache_class(shipped=usable())
 
 
 def attach(dispatcher):
-    """Give ``dispatcher`` (a caching Numba dispatcher) the shipped fallback."""
+    """Give ``dispatcher`` (a caching Numba dispatcher) jitnet's cache class:
+    loads without the context refresh, and the shipped fallback when :func:`usable`."""
     if _CLASS is not None and hasattr(dispatcher, "_cache") \
             and type(dispatcher._cache).__name__ == "FunctionCache":
         dispatcher._cache = _CLASS(dispatcher.py_func)

@@ -77,8 +77,9 @@ def test_a_fresh_machine_compiles_nothing(tmp_path, monkeypatch, capsys):
 def test_off_when_asked_when_bounds_checked_or_when_caching_is_off():
     code = ("import json; from jitnet.kernels import dense_forward as f;"
             " print(json.dumps({'kind': type(f._cache).__name__}))")
-    assert _run(code, JITNET_PORTABLE_CACHE="0") == [{"kind": "FunctionCache"}]
-    assert _run(code, NUMBA_BOUNDSCHECK="1") == [{"kind": "FunctionCache"}]
+    # Without the shipped files, loads still skip the context refresh.
+    assert _run(code, JITNET_PORTABLE_CACHE="0") == [{"kind": "LoadingCache"}]
+    assert _run(code, NUMBA_BOUNDSCHECK="1") == [{"kind": "LoadingCache"}]
     assert _run(code, JITNET_CACHE="0") == [{"kind": "NullCache"}]
     if _portable.usable():
         assert _run(code) == [{"kind": "PortableCache"}]
@@ -159,3 +160,49 @@ def test_a_damaged_shipped_file_is_compiled_instead(tmp_path, monkeypatch):
     (result,) = _run(ONE_KERNEL, cwd=tmp_path, PYTHONPATH=str(site),
                      NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     assert result == {"usable": _portable.usable(), "hits": 0, "misses": 1}
+
+
+#: Loads kernels (this process's cache, or the shipped files), then compiles
+#: a new signature and a function of the user's: the registries are loaded
+#: by the compilation only, and both compile and run.
+LOAD_THEN_COMPILE = """
+import json, sys, numpy as np, numba
+from numba.core.registry import cpu_target
+import jitnet as jn
+context = cpu_target.target_context
+before = len(context._registries)
+np.random.seed(0)
+layer, relu = jn.Dense(2, 3), jn.ReLU()
+layer.forward(np.ones((4, 2), np.float32))
+relu.forward(layer.output)
+relu.backward(np.ones((4, 3), np.float32))
+layer.backward(relu.dinputs)
+wide, x = jn.Dense(64, 64), np.random.rand(300, 64).astype(np.float32)
+wide.forward(x)  # big enough for BLAS, which SciPy's bindings serve
+loaded = {"registries_after_loading": len(context._registries) - before,
+          "arraymath_imported": "numba.np.arraymath" in sys.modules,
+          "blas_error": float(np.abs(wide.output - (x @ wide.weights + wide.biases)).max())}
+from jitnet.kernels import relu_forward
+x = np.array([[-1, 2]], np.int16)  # a signature no cache holds: compiled here
+out = np.empty_like(x)
+relu_forward(x, out)
+@numba.njit
+def users_own(a):
+    return np.sum(np.sqrt(a))
+print(json.dumps({**loaded, "compiled": out.tolist(), "users_own": users_own(np.full(4, 4.0)),
+                  "registries_after_compiling": len(context._registries) - before,
+                  "dweights": layer.dweights.tolist()}))
+"""
+
+
+def test_loading_skips_the_context_refresh_and_compiling_still_works(tmp_path):
+    """Loaded kernels need no registries; a later compilation loads them itself."""
+    cache = str(tmp_path / "cache")
+    first = _run(LOAD_THEN_COMPILE, NUMBA_CACHE_DIR=cache)[0]  # compiles or ships
+    (again,) = _run(LOAD_THEN_COMPILE, NUMBA_CACHE_DIR=cache)  # loads
+    for result in (first, again):
+        assert result["compiled"] == [[0, 2]] and result["users_own"] == 8.0
+        assert result["registries_after_compiling"] > 0
+        assert result["blas_error"] < 1e-5
+    assert again["dweights"] == first["dweights"]
+    assert again["registries_after_loading"] == 0 and not again["arraymath_imported"]
