@@ -104,8 +104,15 @@ def as_targets(y_true, where, y_pred, *, check_finite=True):
     (integer targets are finite, so they are never scanned).
     """
     y = y_true
-    if not (type(y) is np.ndarray and y.dtype is y_pred.dtype
-            and y.flags.c_contiguous and y.shape == y_pred.shape):
+    if type(y) is np.ndarray and y.shape == y_pred.shape and y.flags.c_contiguous \
+            and y.dtype.kind in "biuf":
+        # The book's targets (chapter 16's uint8 labels, chapter 17's float64
+        # sine) in one conversion, without the general path's calls.
+        if y.dtype is not y_pred.dtype:
+            if y.dtype.kind != "f":
+                return y.astype(y_pred.dtype)  # from integers or booleans: finite
+            y = y.astype(y_pred.dtype)
+    else:
         y = as_float_array(y_true, where, "y_true", dtype=y_pred.dtype, ndim=None)
         if y.ndim == 1 and y_pred.shape == (y.shape[0], 1):
             y = y.reshape(-1, 1)
