@@ -34,56 +34,67 @@ def median_time(run, repeat):
     return statistics.median(times)
 
 
-def interleaved_medians(runs, repeat):
-    """Median wall time of each callable in ``runs``, their calls interleaved.
+def time_chapter(chapter, library, epochs, repeat=1):
+    """Median seconds per epoch of one library on one chapter script.
 
-    One call of each per round (a, b, a, b, ...), so that a slow stretch of a
-    noisy machine falls on every contender alike rather than on one of them.
+    Built (which runs it briefly) and timed inside ``chapters.one_core()``
+    and ``chapters.nnfs_conditions()``. ``library`` is a key of
+    ``workloads.LIBRARIES``.
     """
-    times = [[] for _ in runs]
-    for _ in range(repeat):
-        for run, spent in zip(runs, times):
-            start = time.perf_counter()
-            run()
-            spent.append(time.perf_counter() - start)
-    return [statistics.median(spent) for spent in times]
+    with C.one_core(), C.nnfs_conditions():
+        run, n = C.build(chapter, W.library(library), epochs)
+        return median_time(run, repeat) / n
+
+
+_CHAPTER = """
+import json
+from jitnet import bench
+print(json.dumps(bench.time_chapter({chapter!r}, {library!r}, {epochs})))
+"""
 
 
 def chapter_rows(quick=False, repeat=5, out=print, chapters=None):
     """Time the book's chapter scripts on both libraries; return result rows.
 
-    Each chapter is built and timed inside ``chapters.one_core()`` and
-    ``chapters.nnfs_conditions()``, the reference and jitnet interleaved;
-    the figures are per epoch, in the unit (us, ms or s) that suits the
-    reference's epoch.
+    Every timed run is a fresh Python running one library's chapter
+    (:func:`time_chapter`), as a reader runs either the book's script or the
+    swapped one; the two libraries' processes alternate, and each figure is
+    the median of ``repeat`` processes. One process for both would change
+    what it measures: how fast NumPy code runs depends on what freed memory
+    before it. Chapter 17's book epoch took 3.6-4.4 ms on its own and 1.8-2.0
+    ms after chapter 15 had run in the same process: glibc's malloc returns
+    the book's 512 KiB float64 temporaries (``nnfs.init()``'s ``np.dot``) to
+    the system and faults them in again on every call, until a larger block
+    freed earlier raises its thresholds (``MALLOC_MMAP_THRESHOLD_`` and
+    ``MALLOC_TRIM_THRESHOLD_`` set high gave 2.2 ms alone). The figures are
+    per epoch, in the unit (us, ms or s) that suits the reference's epoch.
 
     Parameters
     ----------
     quick : bool
         Fewer epochs per run (``chapters.QUICK_EPOCHS``).
     repeat : int
-        Timed runs per library; the median is reported.
+        Timed processes per library; the median is reported.
     out : callable
         Progress lines go here.
     chapters : iterable of str or None
         Which chapters (keys of ``chapters.CHAPTERS``); None for all.
     """
-    fast, book = W.library("jitnet"), W.library("reference")
     epochs = C.QUICK_EPOCHS if quick else C.EPOCHS
     rows = []
-    with C.one_core():
-        for chapter in (C.CHAPTERS if chapters is None else chapters):
-            with C.nnfs_conditions():
-                (ref, n), (jit, _) = (C.build(chapter, lib, epochs[chapter])
-                                      for lib in (book, fast))
-                ref_s, jit_s = (t / n for t in interleaved_medians((ref, jit), repeat))
-            del ref, jit  # chapter 19's data: free it before the next chapter
-            scale, unit = ((1e6, "us") if ref_s < 1e-3 else (1e3, "ms") if ref_s < 1
-                           else (1, "s"))
-            rows.append({"workload": C.row_name(chapter), "unit": unit,
-                         "reference": ref_s * scale, "jitnet": jit_s * scale,
-                         "torch": None, "jax": None, "target": C.CHAPTERS[chapter][3]})
-            out(f"  measured {rows[-1]['workload']}")
+    for chapter in (C.CHAPTERS if chapters is None else chapters):
+        times = {"reference": [], "jitnet": []}
+        for _ in range(repeat):
+            for library, spent in times.items():
+                spent.append(_child(_CHAPTER.format(
+                    chapter=chapter, library=library, epochs=epochs[chapter]))[1])
+        ref_s, jit_s = (statistics.median(times[lib]) for lib in ("reference", "jitnet"))
+        scale, unit = ((1e6, "us") if ref_s < 1e-3 else (1e3, "ms") if ref_s < 1
+                       else (1, "s"))
+        rows.append({"workload": C.row_name(chapter), "unit": unit,
+                     "reference": ref_s * scale, "jitnet": jit_s * scale,
+                     "torch": None, "jax": None, "target": C.CHAPTERS[chapter][3]})
+        out(f"  measured {rows[-1]['workload']}")
     return rows
 
 
