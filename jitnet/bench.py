@@ -49,8 +49,11 @@ def time_chapter(chapter, library, epochs, repeat=1):
 _CHAPTER = """
 import json
 from jitnet import bench
-print(json.dumps(bench.time_chapter({chapter!r}, {library!r}, {epochs})))
+print(json.dumps(bench.time_chapter({chapter!r}, {library!r}, {epochs}, {runs})))
 """
+
+#: Timed runs in each chapter process (their median is the process's figure).
+RUNS_PER_PROCESS = 3
 
 
 def chapter_rows(quick=False, repeat=5, out=print, chapters=None):
@@ -59,7 +62,8 @@ def chapter_rows(quick=False, repeat=5, out=print, chapters=None):
     Every timed run is a fresh Python running one library's chapter
     (:func:`time_chapter`), as a reader runs either the book's script or the
     swapped one; the two libraries' processes alternate, and each figure is
-    the median of ``repeat`` processes. One process for both would change
+    the median over ``repeat`` processes of each process's median of
+    :data:`RUNS_PER_PROCESS` runs. One process for both would change
     what it measures: how fast NumPy code runs depends on what freed memory
     before it. Chapter 17's book epoch took 3.6-4.4 ms on its own and 1.8-2.0
     ms after chapter 15 had run in the same process: glibc's malloc returns
@@ -87,7 +91,8 @@ def chapter_rows(quick=False, repeat=5, out=print, chapters=None):
         for _ in range(repeat):
             for library, spent in times.items():
                 spent.append(_child(_CHAPTER.format(
-                    chapter=chapter, library=library, epochs=epochs[chapter]))[1])
+                    chapter=chapter, library=library, epochs=epochs[chapter],
+                    runs=RUNS_PER_PROCESS))[1])
         ref_s, jit_s = (statistics.median(times[lib]) for lib in ("reference", "jitnet"))
         scale, unit = ((1e6, "us") if ref_s < 1e-3 else (1e3, "ms") if ref_s < 1
                        else (1, "s"))
