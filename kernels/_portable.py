@@ -24,10 +24,15 @@ The same kernels compiled for this CPU rather than for x86-64-v3 can round
 float32 sums differently in the last bits (LLVM vectorises them by its
 per-CPU tuning; docs/performance.md has the figures).
 
-It is off (Numba compiles as before) when ``JITNET_PORTABLE_CACHE=0``, when
-caching is off (``JITNET_CACHE=0``), when Numba's settings change the code
-(``NUMBA_BOUNDSCHECK``, ``NUMBA_OPT``, ``NUMBA_CPU_NAME`` ...), and when the
-host, Python or Numba differ from the build's. Numba's cache classes are
+Whether or not the shipped files serve, every kernel's cache loads without
+Numba's context refresh (:func:`cache_class`): loaded code needs only
+Numba's runtime, and the compiler loads the rest when something compiles.
+
+The shipped files are off (Numba compiles as before) when
+``JITNET_PORTABLE_CACHE=0``, when caching is off (``JITNET_CACHE=0``), when
+Numba's settings change the code (``NUMBA_BOUNDSCHECK``, ``NUMBA_OPT``,
+``NUMBA_CPU_NAME`` ...), and when the host, Python or Numba differ from the
+build's. Numba's cache classes are
 private API: if they move, this stays off.
 """
 import json

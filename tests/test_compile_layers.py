@@ -101,6 +101,18 @@ def pytest_fail():
     raise AssertionError("no helper should start")
 
 
+def test_the_helpers_own_calls_start_no_helper(monkeypatch):
+    """The helper calls backward without forward; only a forward pass may begin a
+    helper, or each helper would start another."""
+    monkeypatch.setattr(_compile_layers, "_begun", set())
+    monkeypatch.setattr(_compile_layers, "_dense_backward_cached", lambda dtype: False)
+    monkeypatch.setattr(_compile, "_parallel_allowed", lambda: True)
+    monkeypatch.setattr(_compile, "start_python", lambda *a, **k: pytest_fail())
+    _compile_layers._exercise_backward(np.float64, _compile_layers._backward_kinds(
+        __import__("jitnet")))
+    assert _compile_layers._begun == set() and _compile_layers.pending == {}
+
+
 def test_waiting_ends_at_ready_at_exit_or_at_the_timeout(monkeypatch):
     ready = _compile.start_python(
         "import time; print('ready', flush=True); time.sleep(600)", stdout=subprocess.PIPE)
