@@ -106,21 +106,16 @@ def as_targets(y_true, where, y_pred, *, check_finite=True):
     y = y_true
     if type(y) is np.ndarray and y.shape == y_pred.shape and y.flags.c_contiguous \
             and y.dtype.kind in "biuf":
-        # The book's targets (chapter 16's uint8 labels, chapter 17's float64
-        # sine) in one conversion, without the general path's calls.
-        if y.dtype is not y_pred.dtype:
-            if y.dtype.kind != "f":
-                return y.astype(y_pred.dtype)  # from integers or booleans: finite
+        if y.dtype is not y_pred.dtype:  # chapter 16's uint8 labels, 17's float64 sine
             y = y.astype(y_pred.dtype)
     else:
         y = as_float_array(y_true, where, "y_true", dtype=y_pred.dtype, ndim=None)
         if y.ndim == 1 and y_pred.shape == (y.shape[0], 1):
             y = y.reshape(-1, 1)
         check_same_shape(where, "y_true", y, "y_pred", y_pred)
-        if getattr(y_true, "dtype", None) is not None and y_true.dtype.kind in "biu":
-            return y  # converted from integers (the book's labels): finite
-    if check_finite:
-        check_finite_targets(y, where)
+    source = getattr(y_true, "dtype", None)
+    if check_finite and not (source is not None and source.kind in "biu"):
+        check_finite_targets(y, where)  # (converted integers are finite)
     return y
 
 

@@ -61,17 +61,11 @@ def chapter_rows(quick=False, repeat=5, out=print, chapters=None):
 
     Every timed run is a fresh Python running one library's chapter
     (:func:`time_chapter`), as a reader runs either the book's script or the
-    swapped one; the two libraries' processes alternate, and each figure is
-    the median over ``repeat`` processes of each process's median of
-    :data:`RUNS_PER_PROCESS` runs. One process for both would change
-    what it measures: how fast NumPy code runs depends on what freed memory
-    before it. Chapter 17's book epoch took 3.6-4.4 ms on its own and 1.8-2.0
-    ms after chapter 15 had run in the same process: glibc's malloc returns
-    the book's 512 KiB float64 temporaries (``nnfs.init()``'s ``np.dot``) to
-    the system and faults them in again on every call, until a larger block
-    freed earlier raises its thresholds (``MALLOC_MMAP_THRESHOLD_`` and
-    ``MALLOC_TRIM_THRESHOLD_`` set high gave 2.2 ms alone). The figures are
-    per epoch, in the unit (us, ms or s) that suits the reference's epoch.
+    swapped one: in one shared process, what ran before changed the book's
+    speed (docs/performance.md, "The book's chapters"). The two libraries'
+    processes alternate; each figure is the median over ``repeat`` processes
+    of each process's median of :data:`RUNS_PER_PROCESS` runs, per epoch, in
+    the unit (us, ms or s) that suits the reference's epoch.
 
     Parameters
     ----------

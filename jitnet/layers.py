@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _compile_layers, kernels as K
 from ._validate import (as_float_array, check_positive_int, check_real,
-                        check_same_shape, float_dtype)
+                        check_same_shape, float_dtype, is_float_batch)
 
 
 def _reusable(buffer, like):
@@ -103,49 +103,35 @@ class Dense:
 
     def forward(self, inputs, training=True):
         """``output = inputs @ weights + biases``; inputs ``(n, n_inputs)``."""
-        w, b, checked = self.weights, self.biases, self._checked
-        # The common case inline (no calls): the arrays _parameters verified last time.
-        if not (checked is not None and checked[0] is w and checked[1] is b
-                and checked[2] == w.shape and checked[3] == b.shape):
-            w, b = self._parameters()
-            if w.dtype not in _compile_layers._begun:  # a process's first forward pass
-                _compile_layers.begin(w.dtype)  # (a new layer's takes this path)
-        x = inputs
-        if not (type(x) is np.ndarray and x.dtype is w.dtype and x.ndim == 2
-                and x.flags.c_contiguous and x.size):
-            x = as_float_array(inputs, "Dense.forward", "inputs", dtype=w.dtype)
-        n, n_in = x.shape
-        n_weights, n_out = w.shape
-        if n_in != n_weights:
+        w, b = self._parameters()
+        if w.dtype not in _compile_layers._begun:  # a process's first forward pass
+            _compile_layers.begin(w.dtype)
+        x = inputs if is_float_batch(inputs, w.dtype) else as_float_array(
+            inputs, "Dense.forward", "inputs", dtype=w.dtype)
+        if x.shape[1] != w.shape[0]:
             raise ValueError(
-                f"Dense.forward: inputs have shape {x.shape} ({n_in}"
+                f"Dense.forward: inputs have shape {x.shape} ({x.shape[1]}"
                 f" features) but the layer's weights {w.shape} expect"
-                f" {n_weights} features")
+                f" {w.shape[0]} features")
         self.inputs = x
-        self.output = out = np.empty((n, n_out), w.dtype)
+        self.output = out = np.empty((x.shape[0], w.shape[1]), w.dtype)
         K.dense_forward(x, w, b, out)
 
     def backward(self, dvalues):
         """Set ``dweights``, ``dbiases`` (regularisation included) and ``dinputs``."""
         if _compile_layers.pending:  # the first backward pass on an empty cache:
             _compile_layers.await_helpers()  # load the helper's compilation
-        w, b, checked = self.weights, self.biases, self._checked
-        if not (checked is not None and checked[0] is w and checked[1] is b
-                and checked[2] == w.shape and checked[3] == b.shape):
-            w, b = self._parameters()
-        x, d = self.inputs, dvalues
-        if not (type(d) is np.ndarray and d.dtype is w.dtype and d.ndim == 2
-                and d.flags.c_contiguous and d.size):
-            d = as_float_array(dvalues, "Dense.backward", "dvalues", dtype=w.dtype)
-        n, n_in = x.shape
-        wshape = w.shape
-        if d.shape != (n, wshape[1]):
+        w, b = self._parameters()
+        x = self.inputs
+        d = dvalues if is_float_batch(dvalues, w.dtype) else as_float_array(
+            dvalues, "Dense.backward", "dvalues", dtype=w.dtype)
+        if d.shape[0] != x.shape[0] or d.shape[1] != w.shape[1]:
             raise ValueError(
                 f"Dense.backward: dvalues have shape {d.shape} but the forward"
-                f" output had shape ({n}, {wshape[1]})")
-        if n_in != wshape[0]:  # weights replaced since forward
+                f" output had shape ({x.shape[0]}, {w.shape[1]})")
+        if x.shape[1] != w.shape[0]:  # weights replaced since forward
             raise ValueError(
-                f"Dense.backward: the weights {wshape} no longer fit the"
+                f"Dense.backward: the weights {w.shape} no longer fit the"
                 f" inputs {x.shape} of the last forward; call forward again")
         # Gradient buffers are reused from step to step (as PyTorch's .grad);
         # copy them if you keep them across steps.

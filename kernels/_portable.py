@@ -104,12 +104,6 @@ def usable():
     return _numba_defaults() and _host_has_features()
 
 
-def _runtime_ready(target_context):
-    """Initialise Numba's runtime (NRT), all that running loaded code needs."""
-    from numba.core.runtime import rtsys
-    rtsys.initialize(target_context)  # returns at once after the first call
-
-
 def cache_class(shipped):
     """A subclass of Numba's function cache: loads without refreshing the
     compiler's context, and (``shipped``) falls back on the shipped files.
@@ -138,7 +132,7 @@ def cache_class(shipped):
         """Numba's cache, loading without the context refresh."""
 
         def load_overload(self, sig, target_context):
-            _runtime_ready(target_context)
+            rtsys.initialize(target_context)  # Numba's runtime; at once after the first call
             try:
                 with self._guard_against_spurious_io_errors():
                     return self._load_overload(sig, target_context)

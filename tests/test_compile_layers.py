@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 
+import jitnet
 from jitnet import _compile, _compile_layers
 from test_compile import SPY_ON_HELPERS
 
@@ -108,8 +109,7 @@ def test_the_helpers_own_calls_start_no_helper(monkeypatch):
     monkeypatch.setattr(_compile_layers, "_dense_backward_cached", lambda dtype: False)
     monkeypatch.setattr(_compile, "_parallel_allowed", lambda: True)
     monkeypatch.setattr(_compile, "start_python", lambda *a, **k: pytest_fail())
-    _compile_layers._exercise_backward(np.float64, _compile_layers._backward_kinds(
-        __import__("jitnet")))
+    _compile_layers._exercise_backward(np.float64, _compile_layers._backward_kinds(jitnet))
     assert _compile_layers._begun == set() and _compile_layers.pending == {}
 
 
