@@ -34,38 +34,57 @@ def median_time(run, repeat):
     return statistics.median(times)
 
 
-def time_chapter(chapter, library, epochs, repeat=1):
+def time_chapter(chapter, library, epochs, repeat=1, **options):
     """Median seconds per epoch of one library on one chapter script.
 
     Built (which runs it briefly) and timed inside ``chapters.one_core()``
     and ``chapters.nnfs_conditions()``. ``library`` is a key of
-    ``workloads.LIBRARIES``.
+    ``workloads.LIBRARIES``; ``options`` go to ``chapters.build``.
     """
     with C.one_core(), C.nnfs_conditions():
-        run, n = C.build(chapter, W.library(library), epochs)
+        run, n = C.build(chapter, W.library(library), epochs, **options)
         return median_time(run, repeat) / n
 
 
 _CHAPTER = """
 import json
 from jitnet import bench
-print(json.dumps(bench.time_chapter({chapter!r}, {library!r}, {epochs}, {runs})))
+print(json.dumps(bench.time_chapter({chapter!r}, {library!r}, {epochs}, {runs}, **{options!r})))
 """
 
 #: Timed runs in each chapter process (their median is the process's figure).
 RUNS_PER_PROCESS = 3
 
 
-def chapter_rows(quick=False, repeat=5, out=print, chapters=None):
-    """Time the book's chapter scripts on both libraries; return result rows.
+def time_chapter_processes(chapter, epochs, repeat=5, **options):
+    """Seconds per epoch of both libraries on ``chapter``, as a reader runs it.
 
     Every timed run is a fresh Python running one library's chapter
     (:func:`time_chapter`), as a reader runs either the book's script or the
     swapped one: in one shared process, what ran before changed the book's
     speed (docs/performance.md, "The book's chapters"). The two libraries'
     processes alternate; each figure is the median over ``repeat`` processes
-    of each process's median of :data:`RUNS_PER_PROCESS` runs, per epoch, in
-    the unit (us, ms or s) that suits the reference's epoch.
+    of each process's median of :data:`RUNS_PER_PROCESS` runs.
+
+    Returns
+    -------
+    dict
+        ``{"reference": seconds, "jitnet": seconds}`` per epoch.
+    """
+    times = {"reference": [], "jitnet": []}
+    for _ in range(repeat):
+        for library, spent in times.items():
+            spent.append(_child(_CHAPTER.format(
+                chapter=chapter, library=library, epochs=epochs,
+                runs=RUNS_PER_PROCESS, options=options))[1])
+    return {library: statistics.median(spent) for library, spent in times.items()}
+
+
+def chapter_rows(quick=False, repeat=5, out=print, chapters=None):
+    """Time the book's chapter scripts on both libraries; return result rows.
+
+    Each row comes from :func:`time_chapter_processes`, in the unit (us, ms
+    or s) that suits the reference's epoch.
 
     Parameters
     ----------
@@ -81,13 +100,8 @@ def chapter_rows(quick=False, repeat=5, out=print, chapters=None):
     epochs = C.QUICK_EPOCHS if quick else C.EPOCHS
     rows = []
     for chapter in (C.CHAPTERS if chapters is None else chapters):
-        times = {"reference": [], "jitnet": []}
-        for _ in range(repeat):
-            for library, spent in times.items():
-                spent.append(_child(_CHAPTER.format(
-                    chapter=chapter, library=library, epochs=epochs[chapter],
-                    runs=RUNS_PER_PROCESS))[1])
-        ref_s, jit_s = (statistics.median(times[lib]) for lib in ("reference", "jitnet"))
+        per_epoch = time_chapter_processes(chapter, epochs[chapter], repeat)
+        ref_s, jit_s = per_epoch["reference"], per_epoch["jitnet"]
         scale, unit = ((1e6, "us") if ref_s < 1e-3 else (1e3, "ms") if ref_s < 1
                        else (1, "s"))
         rows.append({"workload": C.row_name(chapter), "unit": unit,

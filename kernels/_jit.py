@@ -128,13 +128,22 @@ CACHE = os.environ.get("JITNET_CACHE", "1").strip() != "0"
 #: LLVM fast-math flags that leave NaN and inf handling intact.
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
-#: The options every jitnet kernel uses.
-OPTIONS = {"cache": CACHE, "nogil": True, "fastmath": set(FASTMATH)}
+#: The options every jitnet kernel uses; :func:`_cached` adds the disk cache.
+OPTIONS = {"nogil": True, "fastmath": set(FASTMATH)}
+
+
+def _cached(dispatcher):
+    """``dispatcher`` with jitnet's disk cache, unless :data:`CACHE` is off.
+
+    Numba's ``cache=True`` would set up a cache of its own first, only for
+    :func:`attach` to replace it.
+    """
+    return attach(dispatcher) if CACHE else dispatcher
 
 
 def jit(func):
     """Compile ``func`` in nopython mode with jitnet's shared options."""
-    return attach(numba.njit(**OPTIONS)(func))
+    return _cached(numba.njit(**OPTIONS)(func))
 
 
 def jit_dividing(func):
@@ -145,7 +154,7 @@ def jit_dividing(func):
     every kernel this way made a cold start 1-3 s longer (interleaved runs;
     the cause was not pinned down).
     """
-    return attach(numba.njit(error_model="numpy", **OPTIONS)(func))
+    return _cached(numba.njit(error_model="numpy", **OPTIONS)(func))
 
 
 def jit_inline(func):
@@ -160,7 +169,7 @@ def jit_inline(func):
     Not for big functions called from several places: the inliner copies and
     re-types the body at each call site, which costs more than it saves.
     """
-    return attach(numba.njit(inline="always", **OPTIONS)(func))
+    return _cached(numba.njit(inline="always", **OPTIONS)(func))
 
 
 def jit_exact(func):
@@ -174,4 +183,4 @@ def jit_exact(func):
     # Explicitly False: a callee whose option is unset inherits its caller's
     # fast-math (and the cache then holds that version under the same
     # signature; seen when train_epochs compiled it first).
-    return attach(numba.njit(**{**OPTIONS, "fastmath": False})(func))
+    return _cached(numba.njit(**{**OPTIONS, "fastmath": False})(func))

@@ -110,3 +110,12 @@ def test_bench_chapter_row():
     assert row["unit"] in ("us", "ms", "s") and row["target"] == "6x"
     assert row["reference"] > 0 and row["jitnet"] > 0
     assert bench.measure(workloads=False, chapters=False) == []
+
+
+def test_chapter_processes_pass_the_builders_options():
+    per_epoch = bench.time_chapter_processes("ch19", 1, repeat=1, samples=256,
+                                             test_samples=128)
+    assert set(per_epoch) == {"reference", "jitnet"}
+    assert all(seconds > 0 for seconds in per_epoch.values())
+    with pytest.raises(RuntimeError, match="bogus"):  # reaches the child's builder
+        bench.time_chapter_processes("ch16", 1, repeat=1, bogus=1)

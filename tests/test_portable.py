@@ -164,13 +164,21 @@ def test_a_damaged_shipped_file_is_compiled_instead(tmp_path, monkeypatch):
 
 #: Loads kernels (this process's cache, or the shipped files), then compiles
 #: a new signature and a function of the user's: the registries are loaded
-#: by the compilation only, and both compile and run.
+#: by the compilation only, and both compile and run. Counts the kernels
+#: whose cache is set up (at import and after use).
 LOAD_THEN_COMPILE = """
 import json, sys, numpy as np, numba
 from numba.core.registry import cpu_target
 import jitnet as jn
+from numba.core.dispatcher import Dispatcher
+import jitnet.kernels
 context = cpu_target.target_context
 before = len(context._registries)
+def caches():
+    modules = [m for name, m in sys.modules.items() if name.startswith("jitnet.kernels.")]
+    return {id(d): d._cache for m in modules for d in vars(m).values()
+            if isinstance(d, Dispatcher)}
+kernels, pending_at_import = len(caches()), sum("_pending" in c.__dict__ for c in caches().values())
 np.random.seed(0)
 layer, relu = jn.Dense(2, 3), jn.ReLU()
 layer.forward(np.ones((4, 2), np.float32))
@@ -181,6 +189,8 @@ wide, x = jn.Dense(64, 64), np.random.rand(300, 64).astype(np.float32)
 wide.forward(x)  # big enough for BLAS, which SciPy's bindings serve
 loaded = {"registries_after_loading": len(context._registries) - before,
           "arraymath_imported": "numba.np.arraymath" in sys.modules,
+          "kernels": kernels, "pending_at_import": pending_at_import,
+          "set_up": sum("_pending" not in c.__dict__ for c in caches().values()),
           "blas_error": float(np.abs(wide.output - (x @ wide.weights + wide.biases)).max())}
 from jitnet.kernels import relu_forward
 x = np.array([[-1, 2]], np.int16)  # a signature no cache holds: compiled here
@@ -206,3 +216,6 @@ def test_loading_skips_the_context_refresh_and_compiling_still_works(tmp_path):
         assert result["blas_error"] < 1e-5
     assert again["dweights"] == first["dweights"]
     assert again["registries_after_loading"] == 0 and not again["arraymath_imported"]
+    # Each kernel's cache is set up when first used, not for all at import.
+    assert again["pending_at_import"] == again["kernels"] > 50
+    assert 0 < again["set_up"] < again["kernels"] / 4
