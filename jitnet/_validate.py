@@ -125,6 +125,20 @@ def check_finite_targets(y, where):
         raise ValueError(f"{where}: y_true (shape {y.shape}) holds NaN or inf")
 
 
+def is_label_batch(y_true, n_samples):
+    """True for the book's class labels as the kernels take them: a C-contiguous
+    1-D integer ``np.ndarray`` of ``n_samples >= 1`` labels (range unchecked)."""
+    return (type(y_true) is np.ndarray and y_true.ndim == 1 and y_true.dtype.kind in "iu"
+            and y_true.flags.c_contiguous and y_true.shape[0] == n_samples and n_samples)
+
+
+def label_range_error(where, low, high, n_classes):
+    """The ValueError for class labels in ``[low, high]`` outside ``[0, n_classes)``."""
+    return ValueError(f"{where}: y_true holds labels in [{low}, {high}] but the"
+                      f" predictions have {n_classes} classes (valid labels:"
+                      f" 0..{n_classes - 1})")
+
+
 def as_class_labels(y_true, where, n_samples, n_classes, dtype):
     """Class targets: sparse ``(n,)`` indices, or ``(n, k)`` one-hot rows.
 
@@ -134,8 +148,7 @@ def as_class_labels(y_true, where, n_samples, n_classes, dtype):
         ``intp`` indices, all in ``[0, n_classes)``, or a C-contiguous
         ``(n, k)`` float array of ``dtype``.
     """
-    if (type(y_true) is np.ndarray and y_true.ndim == 1 and y_true.dtype.kind in "iu"
-            and y_true.flags.c_contiguous and y_true.shape[0] == n_samples and n_samples):
+    if is_label_batch(y_true, n_samples):
         # The book's case, one pass over the labels (memory safety: kernels
         # index with them unchecked); anything else, errors included, below.
         low, high = label_bounds(y_true)
@@ -160,10 +173,7 @@ def as_class_labels(y_true, where, n_samples, n_classes, dtype):
         if labels.size:
             low, high = label_bounds(labels)
             if low < 0 or high >= n_classes:
-                raise ValueError(
-                    f"{where}: y_true holds labels in [{low}, {high}] but the"
-                    f" predictions have {n_classes} classes (valid labels:"
-                    f" 0..{n_classes - 1})")
+                raise label_range_error(where, low, high, n_classes)
         return labels
     if y.ndim == 2:
         if y.shape != (n_samples, n_classes):

@@ -10,7 +10,8 @@ import numpy as np
 
 from . import kernels as K
 from ._validate import (as_class_labels, as_float_array, as_targets,
-                        check_finite_targets, is_float_batch)
+                        check_finite_targets, is_float_batch, is_label_batch,
+                        label_range_error)
 from .activations import Softmax
 
 
@@ -56,13 +57,17 @@ class Loss:
     def calculate(self, output, y, *, include_regularization=False):
         """Mean sample loss of this batch; also added to the epoch's running sum."""
         self.forward(output, y)
-        count = self._last_count
-        data_loss = self._last_sum / count
-        self.accumulated_sum += self._last_sum
-        self.accumulated_count += count
+        data_loss = self._add_last_batch()
         if not include_regularization:
             return data_loss
         return data_loss, self.regularization_loss()
+
+    def _add_last_batch(self):
+        """Add the last forward's loss sum and count to the running sums; return its mean."""
+        count = self._last_count
+        self.accumulated_sum += self._last_sum
+        self.accumulated_count += count
+        return self._last_sum / count
 
     def calculate_accumulated(self, *, include_regularization=False):
         """Mean loss over every batch since ``new_pass()``."""
@@ -162,6 +167,10 @@ class SoftmaxCategoricalCrossentropy:
     mean loss; ``backward(dvalues, y_true)`` takes the softmax output and sets
     ``dinputs = (softmax - onehot(y)) / n``, the gradient with respect to the
     logits, far cheaper than chaining the two backward passes.
+
+    With the book's labels (a 1-D integer array) each pass is one kernel
+    call that also checks the labels' range, where softmax, the label check
+    and the loss were three (per-layer chapters 10-15 call both every epoch).
     """
 
     def __init__(self):
@@ -169,15 +178,35 @@ class SoftmaxCategoricalCrossentropy:
         self.loss = CategoricalCrossentropy()
 
     def forward(self, inputs, y_true):
-        self.activation.forward(inputs)
-        self.output = out = self.activation.output
-        return self.loss.calculate(out, y_true)
+        act = self.activation
+        x, out = act._forward_input(inputs)  # sets act.inputs, act.output
+        n, k = x.shape
+        self.output = out
+        if not is_label_batch(y_true, n):  # one-hot rows, lists, errors
+            K.softmax_forward(x, out)
+            return self.loss.calculate(out, y_true)
+        # The book's labels: softmax, label check and loss in one kernel call.
+        losses = np.empty(n, x.dtype)
+        low, high, total = K.softmax_cce_forward_sparse(x, y_true, out, losses)
+        if low < 0 or high >= k:
+            K.softmax_forward(x, out)  # the kernel wrote nothing; the output as before
+            raise label_range_error(self.loss._forward_name, low, high, k)
+        loss = self.loss
+        loss._last_sum, loss._last_count = total, n
+        return loss._add_last_batch()
 
     def backward(self, dvalues, y_true):
         where = "SoftmaxCategoricalCrossentropy.backward"
         d = dvalues if is_float_batch(dvalues) else as_float_array(dvalues, where, "dvalues")
-        y = as_class_labels(y_true, where, *d.shape, d.dtype)
-        self.dinputs = out = np.empty_like(d)
-        kernel = (K.softmax_cce_backward_sparse if y.ndim == 1
-                  else K.softmax_cce_backward_onehot)
-        kernel(d, y, out)
+        out = np.empty_like(d)
+        n, k = d.shape
+        if is_label_batch(y_true, n):  # the book's labels: check and gradient in one call
+            low, high = K.softmax_cce_backward_sparse_checked(d, y_true, out)
+            if low < 0 or high >= k:
+                raise label_range_error(where, low, high, k)
+        else:
+            y = as_class_labels(y_true, where, n, k, d.dtype)
+            kernel = (K.softmax_cce_backward_sparse if y.ndim == 1
+                      else K.softmax_cce_backward_onehot)
+            kernel(d, y, out)
+        self.dinputs = out

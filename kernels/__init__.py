@@ -1,8 +1,9 @@
 """jitnet's compiled core: Numba ``@njit`` kernels, installed as ``jitnet.kernels``.
 
 Kernels are pure functions over C-contiguous NumPy arrays and scalars. They
-write into caller-provided outputs, return at most a scalar, and never
-validate: the wrappers in ``jitnet`` do that first. Each has a twin in
+write into caller-provided outputs, return at most a few scalars, and never
+validate: the wrappers in ``jitnet`` do that first (or, for class labels,
+from the range a kernel reports before it indexes with them). Each has a twin in
 ``jitnet.reference`` that the tests compare it with.
 """
 from ._jit import CACHE, FASTMATH, OPTIONS, jit
@@ -19,7 +20,8 @@ from .losses import (bce_backward, bce_forward, cce_backward_onehot,
                      cce_backward_sparse, cce_forward_onehot,
                      cce_forward_sparse, mae_backward, mae_forward,
                      mse_backward, mse_forward, softmax_cce_backward_onehot,
-                     softmax_cce_backward_sparse)
+                     softmax_cce_backward_sparse, softmax_cce_backward_sparse_checked,
+                     softmax_cce_forward_sparse)
 from .optimizers import (adagrad_update, adam_update, decayed_learning_rate,
                          rmsprop_update, sgd_momentum_update, sgd_update)
 

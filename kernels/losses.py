@@ -12,6 +12,8 @@ dtype, as ``np.clip`` does in the book, so ``log`` never sees 0.
 import numpy as np
 
 from ._jit import jit, jit_dividing
+from .activations import softmax_forward
+from .checks import label_bounds
 from .vecmath import log_normal_f32
 
 
@@ -112,6 +114,45 @@ def softmax_cce_backward_sparse(softmax_output, y_true, dinputs):
     for i in range(n):
         c = y_true[i]
         dinputs[i, c] = (softmax_output[i, c] - t(1)) * inv_n
+
+
+@jit
+def softmax_cce_forward_sparse(inputs, y_true, output, sample_losses):
+    """Softmax, then categorical cross-entropy against class indices, in one call.
+
+    What the per-layer ``SoftmaxCategoricalCrossentropy.forward`` made three
+    calls for: :func:`label_bounds`, :func:`softmax_forward` into
+    ``output``, :func:`cce_forward_sparse` on that output into
+    ``sample_losses``. Returns ``(low, high, total)``: the labels' range and
+    the losses' sum. Labels outside ``[0, k)`` are never indexed with:
+    nothing is written and ``total`` is 0 (the wrapper then raises).
+
+    Parameters
+    ----------
+    inputs : (n, k) float array, n >= 1
+    y_true : (n,) integer class indices
+    output : (n, k) same dtype as ``inputs``, written
+    sample_losses : (n,) same dtype, written
+    """
+    low, high = label_bounds(y_true)
+    if low < 0 or high >= inputs.shape[1]:
+        return low, high, 0.0
+    softmax_forward(inputs, output)
+    return low, high, cce_forward_sparse(output, y_true, sample_losses)
+
+
+@jit
+def softmax_cce_backward_sparse_checked(softmax_output, y_true, dinputs):
+    """:func:`softmax_cce_backward_sparse` after :func:`label_bounds`, in one call.
+
+    Returns the labels' range ``(low, high)``; with labels outside
+    ``[0, k)`` nothing is written (the wrapper then raises). ``y_true`` must
+    not be empty.
+    """
+    low, high = label_bounds(y_true)
+    if low >= 0 and high < softmax_output.shape[1]:
+        softmax_cce_backward_sparse(softmax_output, y_true, dinputs)
+    return low, high
 
 
 @jit

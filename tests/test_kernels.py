@@ -331,6 +331,40 @@ def test_softmax_cce_backward(seed, n, k, dtype, one_hot):
     assert_close(dx, ref.dinputs, dtype)
 
 
+@pairs("softmax_cce_forward_sparse", "softmax_cce_backward_sparse_checked")
+@given(seeds, samples, st.integers(2, 12), dtypes, st.sampled_from(["uint8", "int64"]))
+def test_softmax_cce_in_one_call(seed, n, k, dtype, label_dtype):
+    x, labels = rand(seed, (n, k), dtype, 3.0), _labels(seed, n, k).astype(label_dtype)
+    out, losses = np.empty_like(x), np.empty(n, dtype)
+    low, high, total = K.softmax_cce_forward_sparse(x, labels, out, losses)
+    assert (low, high) == (labels.min(), labels.max())
+    ref = R.Activation_Softmax_Loss_CategoricalCrossentropy()
+    ref_loss = ref.forward(x, labels)
+    assert_close(out, ref.output, dtype)
+    assert_close(total / n, ref_loss, dtype)
+    # Bit for bit what the three separate calls give.
+    apart, apart_losses = np.empty_like(x), np.empty(n, dtype)
+    K.softmax_forward(x, apart)
+    assert total == K.cce_forward_sparse(apart, labels, apart_losses)
+    np.testing.assert_array_equal(out, apart)
+    np.testing.assert_array_equal(losses, apart_losses)
+    dx = np.empty_like(x)
+    assert K.softmax_cce_backward_sparse_checked(out, labels, dx) == (low, high)
+    ref.backward(ref.output, labels)
+    assert_close(dx, ref.dinputs, dtype)
+
+
+@pytest.mark.parametrize("bad", [-1, 3, 200])
+def test_softmax_cce_in_one_call_never_indexes_with_bad_labels(bad):
+    x, labels = rand(0, (4, 3), "float32"), np.array([0, 1, bad, 2])
+    out, losses, dx = (np.full((4, 3), 7.0, np.float32), np.full(4, 7.0, np.float32),
+                       np.full((4, 3), 7.0, np.float32))
+    assert K.softmax_cce_forward_sparse(x, labels, out, losses) == (min(bad, 0),
+                                                                    max(bad, 2), 0.0)
+    assert K.softmax_cce_backward_sparse_checked(x, labels, dx) == (min(bad, 0), max(bad, 2))
+    assert (out == 7).all() and (losses == 7).all() and (dx == 7).all()  # nothing written
+
+
 ELEMENTWISE_LOSSES = {
     "bce": (R.Loss_BinaryCrossentropy, K.bce_forward, K.bce_backward),
     "mse": (R.Loss_MeanSquaredError, K.mse_forward, K.mse_backward),

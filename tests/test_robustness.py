@@ -165,6 +165,25 @@ def test_softmax_and_crossentropy_stay_finite_at_huge_logits():
         assert np.isfinite(loss) and np.all(np.isfinite(head.dinputs))
 
 
+@pytest.mark.parametrize("labels", [np.array([0, 3, 1], np.uint8), np.array([0, -1, 2]),
+                                    np.array([2, 1, 40_000], np.int32)])
+def test_softmax_crossentropy_head_refuses_labels_out_of_range(labels):
+    """The head checks labels inside its one kernel call; it must still refuse
+    them, name them, and leave its running loss and last gradient as they were."""
+    head, z = jn.SoftmaxCategoricalCrossentropy(), np.ones((3, 3), np.float32)
+    head.forward(z, np.array([0, 1, 2]))
+    head.backward(head.output, np.array([0, 1, 2]))
+    before = (head.loss.accumulated_sum, head.loss.accumulated_count, head.dinputs.copy())
+    low, high = labels.min(), labels.max()
+    with pytest.raises(ValueError, match=rf"labels in \[{low}, {high}\].*3 classes"):
+        head.forward(z, labels)
+    np.testing.assert_allclose(head.output, 1 / 3)  # the softmax of z, as before
+    with pytest.raises(ValueError, match=rf"labels in \[{low}, {high}\]"):
+        head.backward(head.output, labels)
+    assert (head.loss.accumulated_sum, head.loss.accumulated_count) == before[:2]
+    np.testing.assert_array_equal(head.dinputs, before[2])
+
+
 # ------------------------------------------------------------------ fuzzing
 
 @settings(max_examples=60)

@@ -4,7 +4,8 @@ import inspect
 import pkgutil
 
 import jitnet.kernels
-import test_kernels  # noqa: F401  (registers its pairs)
+import test_callbacks  # noqa: F401  (registers its pairs, as these two)
+import test_kernels  # noqa: F401
 import test_model  # noqa: F401
 from conftest import PAIRED
 
