@@ -3,8 +3,8 @@
 Kernels are pure functions over C-contiguous NumPy arrays and scalars. They
 write into caller-provided outputs, return at most a few scalars, and never
 validate: the wrappers in ``jitnet`` do that first (or, for class labels,
-from the range a kernel reports before it indexes with them). Each has a twin in
-``jitnet.reference`` that the tests compare it with.
+from the range a kernel reports before it indexes with them). Each has a
+twin in ``jitnet.reference`` that the tests compare it with.
 """
 from ._jit import CACHE, FASTMATH, OPTIONS, jit
 from .activations import (copy_values, linear_backward, linear_forward, relu_backward,

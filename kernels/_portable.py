@@ -136,7 +136,7 @@ def cache_class(shipped):
         decorated at import where a script calls a few of them.
         """
 
-        def __init__(self, py_func):  # pylint: disable=super-init-not-called
+        def __init__(self, py_func):  # Numba's own __init__ runs in _set_up
             self._pending = py_func
 
         def __getattr__(self, name):
