@@ -144,7 +144,11 @@ def cache_class(shipped):
             py_func = self.__dict__.pop("_pending", None)
             if py_func is None:
                 raise AttributeError(name)
-            self._set_up(py_func)
+            try:
+                self._set_up(py_func)
+            except BaseException:  # e.g. no writable cache folder: the same error next time
+                self._pending = py_func
+                raise
             return getattr(self, name)
 
         def _set_up(self, py_func):

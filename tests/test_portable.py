@@ -219,3 +219,19 @@ def test_loading_skips_the_context_refresh_and_compiling_still_works(tmp_path):
     # Each kernel's cache is set up when first used, not for all at import.
     assert again["pending_at_import"] == again["kernels"] > 50
     assert 0 < again["set_up"] < again["kernels"] / 4
+
+
+def test_a_cache_set_up_that_fails_fails_the_same_way_at_every_use():
+    """Numba's set-up raises when no cache folder is writable; jitnet's lazy
+    set-up must repeat that error, not turn into an AttributeError."""
+    if _portable._CLASS is None:  # pragma: no cover
+        pytest.skip("Numba's cache API moved; jitnet uses Numba's own cache")
+
+    class NoFolder(_portable._CLASS):
+        def _set_up(self, py_func):
+            raise RuntimeError("cannot cache function: no locator available")
+
+    cache = NoFolder(lambda x: x)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="no locator available"):
+            cache._impl  # noqa: B018
