@@ -129,7 +129,7 @@ def is_label_batch(y_true, n_samples):
     """True for the book's class labels as the kernels take them: a C-contiguous
     1-D integer ``np.ndarray`` of ``n_samples >= 1`` labels (range unchecked)."""
     return (type(y_true) is np.ndarray and y_true.ndim == 1 and y_true.dtype.kind in "iu"
-            and y_true.flags.c_contiguous and y_true.shape[0] == n_samples and n_samples)
+            and y_true.flags.c_contiguous and y_true.shape[0] == n_samples and n_samples > 0)
 
 
 def label_range_error(where, low, high, n_classes):

@@ -57,17 +57,16 @@ class Loss:
     def calculate(self, output, y, *, include_regularization=False):
         """Mean sample loss of this batch; also added to the epoch's running sum."""
         self.forward(output, y)
-        data_loss = self._add_last_batch()
+        data_loss = self._add_batch(self._last_sum, self._last_count)
         if not include_regularization:
             return data_loss
         return data_loss, self.regularization_loss()
 
-    def _add_last_batch(self):
-        """Add the last forward's loss sum and count to the running sums; return its mean."""
-        count = self._last_count
-        self.accumulated_sum += self._last_sum
+    def _add_batch(self, total, count):
+        """Add a batch's loss sum and sample count to the running sums; return its mean."""
+        self.accumulated_sum += total
         self.accumulated_count += count
-        return self._last_sum / count
+        return total / count
 
     def calculate_accumulated(self, *, include_regularization=False):
         """Mean loss over every batch since ``new_pass()``."""
@@ -191,9 +190,7 @@ class SoftmaxCategoricalCrossentropy:
         if low < 0 or high >= k:
             K.softmax_forward(x, out)  # the kernel wrote nothing; the output as before
             raise label_range_error(self.loss._forward_name, low, high, k)
-        loss = self.loss
-        loss._last_sum, loss._last_count = total, n
-        return loss._add_last_batch()
+        return self.loss._add_batch(total, n)
 
     def backward(self, dvalues, y_true):
         where = "SoftmaxCategoricalCrossentropy.backward"
