@@ -25,6 +25,16 @@ def float_dtype(dtype):
     return dt
 
 
+#: ``MADE[0]`` is the float batch a per-layer wrapper made last (an output or
+#: a gradient: C-contiguous, float32 or float64, non-empty and 2-D as
+#: :func:`is_float_batch` asks). In the book's loops each call takes the array
+#: the call before made, so a wrapper handed exactly that object skips most
+#: of those attribute reads. Only ``ndim`` can change in place (``a.shape =``),
+#: so it, and the dtype and shape a wrapper needs, are still checked. Any
+#: array jitnet made qualifies, so threads sharing the slot are safe.
+MADE = [None]
+
+
 def is_float_batch(value, dtype=None):
     """True for what the kernels take as is: a non-empty, C-contiguous, 2-D
     ``np.ndarray`` of exactly ``dtype`` (float32 or float64 if omitted).
@@ -104,15 +114,20 @@ def as_targets(y_true, where, y_pred, *, check_finite=True):
     (integer targets are finite, so they are never scanned).
     """
     y = y_true
-    if type(y) is np.ndarray and y.shape == y_pred.shape and y.flags.c_contiguous \
-            and y.dtype.kind in "biuf":
-        if y.dtype is not y_pred.dtype:  # chapter 16's uint8 labels, 17's float64 sine
-            y = y.astype(y_pred.dtype)
-    else:
-        y = as_float_array(y_true, where, "y_true", dtype=y_pred.dtype, ndim=None)
-        if y.ndim == 1 and y_pred.shape == (y.shape[0], 1):
-            y = y.reshape(-1, 1)
-        check_same_shape(where, "y_true", y, "y_pred", y_pred)
+    if type(y) is np.ndarray and y.shape == y_pred.shape and y.flags.c_contiguous:
+        kind = y.dtype.kind
+        if kind in "biu":  # chapter 16's uint8 labels: converted integers are finite
+            return y.astype(y_pred.dtype)
+        if kind == "f":
+            if y.dtype is not y_pred.dtype:  # chapter 17's float64 sine
+                y = y.astype(y_pred.dtype)
+            if check_finite:
+                check_finite_targets(y, where)
+            return y
+    y = as_float_array(y_true, where, "y_true", dtype=y_pred.dtype, ndim=None)
+    if y.ndim == 1 and y_pred.shape == (y.shape[0], 1):
+        y = y.reshape(-1, 1)
+    check_same_shape(where, "y_true", y, "y_pred", y_pred)
     source = getattr(y_true, "dtype", None)
     if check_finite and not (source is not None and source.kind in "biu"):
         check_finite_targets(y, where)  # (converted integers are finite)

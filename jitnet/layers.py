@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from . import _compile_layers, kernels as K
-from ._validate import (as_float_array, check_positive_int, check_real,
+from ._validate import (MADE, as_float_array, check_positive_int, check_real,
                         check_same_shape, float_dtype, is_float_batch)
 
 
@@ -106,15 +106,17 @@ class Dense:
         w, b = self._parameters()
         if w.dtype not in _compile_layers._begun:  # a process's first forward pass
             _compile_layers.begin(w.dtype)
-        x = inputs if is_float_batch(inputs, w.dtype) else as_float_array(
-            inputs, "Dense.forward", "inputs", dtype=w.dtype)
-        if x.shape[1] != w.shape[0]:
+        x = inputs
+        if not ((x is MADE[0] and x.ndim == 2 and x.dtype is w.dtype)
+                or is_float_batch(x, w.dtype)):
+            x = as_float_array(inputs, "Dense.forward", "inputs", dtype=w.dtype)
+        xs, ws = x.shape, w.shape
+        if xs[1] != ws[0]:
             raise ValueError(
-                f"Dense.forward: inputs have shape {x.shape} ({x.shape[1]}"
-                f" features) but the layer's weights {w.shape} expect"
-                f" {w.shape[0]} features")
+                f"Dense.forward: inputs have shape {xs} ({xs[1]} features) but"
+                f" the layer's weights {ws} expect {ws[0]} features")
         self.inputs = x
-        self.output = out = np.empty((x.shape[0], w.shape[1]), w.dtype)
+        self.output = MADE[0] = out = np.empty((xs[0], ws[1]), w.dtype)
         K.dense_forward(x, w, b, out)
 
     def backward(self, dvalues):
@@ -123,20 +125,23 @@ class Dense:
             _compile_layers.await_helpers()  # load the helper's compilation
         w, b = self._parameters()
         x = self.inputs
-        d = dvalues if is_float_batch(dvalues, w.dtype) else as_float_array(
-            dvalues, "Dense.backward", "dvalues", dtype=w.dtype)
-        if d.shape[0] != x.shape[0] or d.shape[1] != w.shape[1]:
+        d = dvalues
+        if not ((d is MADE[0] and d.ndim == 2 and d.dtype is w.dtype)
+                or is_float_batch(d, w.dtype)):
+            d = as_float_array(dvalues, "Dense.backward", "dvalues", dtype=w.dtype)
+        xs, ws = x.shape, w.shape
+        if d.shape != (xs[0], ws[1]):
             raise ValueError(
                 f"Dense.backward: dvalues have shape {d.shape} but the forward"
-                f" output had shape ({x.shape[0]}, {w.shape[1]})")
-        if x.shape[1] != w.shape[0]:  # weights replaced since forward
+                f" output had shape ({xs[0]}, {ws[1]})")
+        if xs[1] != ws[0]:  # weights replaced since forward
             raise ValueError(
-                f"Dense.backward: the weights {w.shape} no longer fit the"
-                f" inputs {x.shape} of the last forward; call forward again")
+                f"Dense.backward: the weights {ws} no longer fit the"
+                f" inputs {xs} of the last forward; call forward again")
         # Gradient buffers are reused from step to step (as PyTorch's .grad);
         # copy them if you keep them across steps.
         dw, db = self._gradient_buffers(w, b)
-        self.dinputs = dx = np.empty_like(x)
+        self.dinputs = MADE[0] = dx = np.empty_like(x)
         K.dense_backward(x, w, b, d, self.weight_regularizer_l1,
                          self.weight_regularizer_l2, self.bias_regularizer_l1,
                          self.bias_regularizer_l2, dw, db, dx, True)
@@ -145,12 +150,21 @@ class Dense:
         """``(dweights, dbiases)`` to write into: last step's, or new ones.
 
         The kernels write without bounds checks, so buffers a user replaced
-        or changed (another shape, dtype or layout, or read-only) are never
-        written into; new ones are made, side by side in one block.
+        (with another shape, dtype or layout, or read-only) are never written
+        into; new ones are made, side by side in one block. The check runs
+        when any of the four arrays is a new object, not on every step.
         """
-        dw, db = self.__dict__.get("dweights"), self.__dict__.get("dbiases")
+        attributes = self.__dict__
+        dw, db = attributes.get("dweights"), attributes.get("dbiases")
+        # (dweights, dbiases, weights, biases) as last verified; absent in a
+        # layer pickled by an older jitnet
+        made = attributes.get("_made_gradients")
+        if made is not None and made[0] is dw and made[1] is db and made[2] is w \
+                and made[3] is b:
+            return dw, db  # our own buffers for these parameters, not replaced
         if not (_reusable(dw, w) and _reusable(db, b)):
             dw, db = self.dweights, self.dbiases = adjacent_zeros(w.shape, b.shape, w.dtype)
+        self._made_gradients = (dw, db, w, b)
         return dw, db
 
     def get_parameters(self):

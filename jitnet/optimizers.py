@@ -9,6 +9,7 @@ in a single pass.
 """
 import operator
 import weakref
+from operator import is_ as _is
 
 import numpy as np
 
@@ -96,16 +97,15 @@ class _Optimizer:
 
     def update_params(self, layer):
         """Update ``layer.weights`` and ``layer.biases`` in place."""
-        getter = self._getter or self._make_getter()
-        try:
-            arrays = getter(layer)
-        except AttributeError:  # state not created yet, or no gradients
-            arrays = None
         entry = self._flat_views.get(id(layer))
+        try:
+            arrays = (self._getter or self._make_getter())(layer)
+        except AttributeError:  # state not created yet, or no gradients
+            entry = None
         # In a training loop the arrays are the same objects every step
         # (Dense reuses its gradient buffers), so the checks run once.
-        if (entry is None or arrays is None or entry[0]() is not layer
-                or not all(map(operator.is_, arrays, entry[1]))):
+        if (entry is None or entry[0]() is not layer
+                or not all(map(_is, arrays, entry[1]))):
             entry = self._prepare(layer)
         for run in entry[2]:
             self._update(*run)

@@ -110,6 +110,50 @@ def test_dense_backward_refuses_dvalues_of_another_shape_or_dtype_kind():
     assert layer.dweights.dtype == np.float32
 
 
+def test_the_last_made_array_is_still_checked_where_it_can_change():
+    from jitnet._validate import MADE
+    first, second = jn.Dense(2, 3), jn.Dense(3, 2, dtype=np.float64)
+    first.forward(np.ones((4, 2), np.float32))
+    assert MADE[0] is first.output  # handed on unchecked by the next call ...
+    second.forward(first.output)  # ... but its dtype is: converted to float64
+    assert second.inputs.dtype == np.float64 and second.output.dtype == np.float64
+    first.forward(np.ones((4, 2), np.float32))
+    first.output.shape = (12,)  # ndim changed in place (NumPy discourages it)
+    with pytest.raises(ValueError, match=r"inputs must be 2-D.*\(12,\)"):
+        jn.Dense(12, 2).forward(first.output)
+    relu, other = jn.ReLU(), jn.Sigmoid()
+    relu.forward(np.ones((4, 3), np.float32))
+    other.forward(np.ones((4, 3), np.float32))
+    other.output.shape = (3, 4)  # the last made array as dvalues, reshaped
+    with pytest.raises(ValueError, match=r"dvalues.*\(3, 4\).*\(4, 3\)"):
+        relu.backward(other.output)
+
+
+def test_gradient_buffers_are_checked_again_when_the_parameters_change():
+    layer = _trained_dense(n_in=3, n_out=4)
+    dweights = layer.dweights
+    layer.set_parameters(np.ones((3, 2)), np.zeros(2))  # new arrays, new shape
+    layer.forward(np.ones((5, 3), np.float32))
+    layer.backward(np.ones((5, 2), np.float32))
+    assert layer.dweights is not dweights and layer.dweights.shape == (3, 2)
+    np.testing.assert_allclose(layer.dweights, 5.0)
+
+
+@pytest.mark.parametrize("factors", [(0., 0., 0., 0.), (0., 5e-4, 0., 5e-4),
+                                     (1e-3, 0., 0., 2e-3), (1e-3, 1e-3, 1e-3, 1e-3)])
+def test_a_dense_layers_penalty_is_the_books(factors):
+    from jitnet.reference import layers as ref_layers, losses as ref_losses
+    np.random.seed(3)
+    layer = jn.Dense(3, 4, *factors)
+    layer.biases[...] = np.random.randn(1, 4)
+    book = ref_layers.Layer_Dense(3, 4, *factors)
+    book.weights, book.biases = layer.weights, layer.biases
+    expected = ref_losses.Loss().regularization_loss(book)
+    assert jn.Loss().regularization_loss(layer) == pytest.approx(expected, rel=1e-6)
+    layer.weights = layer.weights.astype(np.float64).tolist()  # replaced by a list
+    assert jn.Loss().regularization_loss(layer) == pytest.approx(expected, rel=1e-6)
+
+
 # ---------------------------------------------------------------- activations
 
 
