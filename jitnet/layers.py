@@ -156,15 +156,19 @@ class Dense:
         """
         attributes = self.__dict__
         dw, db = attributes.get("dweights"), attributes.get("dbiases")
-        # (dweights, dbiases, weights, biases) as last verified; absent in a
-        # layer pickled by an older jitnet
+        # (dweights, dbiases, weights, biases, weights' shape) as last
+        # verified; absent in a layer pickled by an older jitnet.
         made = attributes.get("_made_gradients")
         if made is not None and made[0] is dw and made[1] is db and made[2] is w \
-                and made[3] is b:
-            return dw, db  # our own buffers for these parameters, not replaced
+                and made[3] is b and dw.shape == made[4]:
+            # The same arrays: only a shape set in place (``a.shape = ...``) can
+            # differ, and for dweights that would move the kernel's writes (the
+            # weights' shape _parameters checks; dbiases, one row of fixed size,
+            # is written in bounds whatever its 2-D shape).
+            return dw, db
         if not (_reusable(dw, w) and _reusable(db, b)):
             dw, db = self.dweights, self.dbiases = adjacent_zeros(w.shape, b.shape, w.dtype)
-        self._made_gradients = (dw, db, w, b)
+        self._made_gradients = (dw, db, w, b, w.shape)
         return dw, db
 
     def get_parameters(self):

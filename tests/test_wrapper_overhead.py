@@ -139,6 +139,15 @@ def test_gradient_buffers_are_checked_again_when_the_parameters_change():
     np.testing.assert_allclose(layer.dweights, 5.0)
 
 
+def test_gradient_buffers_reshaped_in_place_are_replaced():
+    layer = _trained_dense(n_in=3, n_out=4)
+    reshaped = layer.dweights
+    reshaped.shape = (1, 12)  # same object and size, another shape
+    layer.backward(np.ones((5, 4), np.float32))
+    assert layer.dweights is not reshaped and layer.dweights.shape == (3, 4)
+    np.testing.assert_allclose(layer.dweights, layer.inputs.T @ np.ones((5, 4)), rtol=1e-6)
+
+
 @pytest.mark.parametrize("factors", [(0., 0., 0., 0.), (0., 5e-4, 0., 5e-4),
                                      (1e-3, 0., 0., 2e-3), (1e-3, 1e-3, 1e-3, 1e-3)])
 def test_a_dense_layers_penalty_is_the_books(factors):
