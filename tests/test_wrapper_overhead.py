@@ -177,6 +177,22 @@ def test_activation_backward_checks_the_shape_on_every_call(cls):
     assert act.dinputs.dtype == np.float32
 
 
+@pytest.mark.parametrize("cls", [jn.ReLU, jn.Sigmoid, jn.Linear, jn.Softmax])
+def test_a_refused_forward_input_leaves_the_activation_as_it_was(cls):
+    act = cls()
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3)
+    act.forward(x)
+    output = act.output
+    with pytest.raises(ValueError, match="empty"):
+        act.forward(np.empty((0, 3), np.float32))
+    assert act.inputs is x and act.output is output
+    act.backward(np.ones((4, 3), np.float32))  # still the pass before
+    expected = cls()
+    expected.forward(x)
+    expected.backward(np.ones((4, 3), np.float32))
+    np.testing.assert_array_equal(act.dinputs, expected.dinputs)
+
+
 @pytest.mark.parametrize("cls", [jn.ReLU, jn.Sigmoid, jn.Linear])
 def test_elementwise_activations_still_take_other_shapes(cls):
     act = cls()
