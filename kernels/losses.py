@@ -182,6 +182,28 @@ def bce_forward(y_pred, y_true, sample_losses):
     lo, hi, one = t(1e-7), t(1 - 1e-7), t(1)
     n, m = y_pred.shape
     total = 0.0
+    if y_pred.itemsize == 4:
+        # Every log(p) and log(1 - p) in one flat pass that float32 runs
+        # vectorised (:mod:`.vecmath`; 200 samples: 3.0 -> 0.6 us); the clip
+        # keeps both in that log's domain.
+        size = n * m
+        flat = y_pred.ravel()
+        logs = np.empty(2 * size, np.float32)
+        for k in range(size):
+            p = _clip(flat[k], lo, hi)
+            logs[k] = p
+            logs[size + k] = one - p
+        log_normal_f32(logs)
+        for i in range(n):
+            acc = 0.0
+            for j in range(m):
+                k = i * m + j
+                y = y_true[i, j]
+                acc += -(y * logs[k] + (one - y) * logs[size + k])
+            loss = acc / m
+            sample_losses[i] = loss
+            total += loss
+        return total
     for i in range(n):
         acc = 0.0
         for j in range(m):
