@@ -1,4 +1,4 @@
-"""Vectorisable ``exp`` and ``log`` for float32, for softmax and cross-entropy.
+"""Vectorisable ``exp`` and ``log`` for float32: softmax, sigmoid and the cross-entropies.
 
 Numba compiles ``np.exp`` and ``np.log`` to calls into the C library, one
 element at a time (it has no vector math library without Intel's SVML), so a
