@@ -398,6 +398,21 @@ def test_elementwise_loss(name, seed, n, m, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_and_bce_of_non_finite_values(dtype):
+    """The float32 paths (vectorised exp and log) keep NaN, inf and zero right."""
+    x = np.array([[np.nan, np.inf, -np.inf, 0.0, -0.0, 100.0, -100.0]], dtype)
+    out = np.empty_like(x)
+    K.sigmoid_forward(x, out)
+    np.testing.assert_array_equal(out[0, :5], np.array([np.nan, 1, 0, 0.5, 0.5], dtype))
+    assert_close(out[:, 5:], np.array([[1.0, np.exp(-100.0)]], dtype), dtype)
+    p = np.array([[np.nan], [0.5]], dtype)
+    losses = np.empty(2, dtype)
+    total = K.bce_forward(p, np.array([[1.0], [1.0]], dtype), losses)
+    assert np.isnan(total) and np.isnan(losses[0])
+    assert_close(losses[1], np.log(2.0), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_loss_edge_values(dtype):
     """Probabilities of exactly 0 and 1 are clipped: losses stay finite."""
     p = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]], dtype)
