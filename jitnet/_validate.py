@@ -25,14 +25,12 @@ def float_dtype(dtype):
     return dt
 
 
-#: ``MADE[0]`` is the float batch a per-layer wrapper made last (an output or
-#: a gradient: C-contiguous, float32 or float64, non-empty and 2-D as
-#: :func:`is_float_batch` asks). In the book's loops each call takes the array
-#: the call before made, so a wrapper handed exactly that object skips most
-#: of those attribute reads. Only ``ndim`` can change in place (``a.shape =``),
-#: so it, and the dtype and shape a wrapper needs, are still checked. Any
-#: array jitnet made qualifies, so threads sharing the slot are safe.
-MADE = [None]
+#: ``MADE[0]`` is the array a per-layer wrapper made last (an output or a
+#: gradient: C-contiguous, float32 or float64, non-empty), at first a
+#: placeholder no caller can pass. Wrappers set it; :func:`is_float_batch`
+#: reads it. Any array jitnet made qualifies, so threads sharing the slot are
+#: safe.
+MADE = [object()]
 
 
 def is_float_batch(value, dtype=None):
@@ -43,7 +41,13 @@ def is_float_batch(value, dtype=None):
     few attribute reads, no conversion); anything else goes through that
     function. Dtypes are compared with ``is``: NumPy's built-in float dtypes
     are singletons, and an equal copy just takes the slower path.
+
+    In the book's loops each call takes the array the call before made
+    (:data:`MADE`): of that one only what can change in place is checked,
+    ``ndim`` (``a.shape = ...``), and the dtype asked for.
     """
+    if value is MADE[0]:
+        return value.ndim == 2 and (dtype is None or value.dtype is dtype)
     return (type(value) is np.ndarray and value.ndim == 2
             and (value.dtype is dtype if dtype is not None
                  else value.dtype is _F32 or value.dtype is _F64)

@@ -24,32 +24,24 @@ class _Activation:
 
     def _forward_input(self, inputs):
         """Set ``.inputs`` (checked) and a new ``.output``; return both."""
+        x = inputs if is_float_batch(inputs) else as_float_array(
+            inputs, self._forward_name, "inputs", ndim=self._ndim)
         # .inputs before the new output: the array it held can then be freed
         # first, and malloc reuses its memory (the other order doubled chapter
         # 15's epoch with fresh pages: 143 page faults an epoch against 9).
-        x = inputs
-        if (x is MADE[0] and x.ndim == 2) or is_float_batch(x):
-            self.inputs = x
-            self.output = MADE[0] = out = np.empty_like(x)
-        else:  # converted (a refused input changes nothing), of any shape: not marked
-            x = as_float_array(inputs, self._forward_name, "inputs", ndim=self._ndim)
-            self.inputs = x
-            self.output = out = np.empty_like(x)
+        self.inputs = x
+        self.output = MADE[0] = out = np.empty_like(x)
         return x, out
 
     def _backward_input(self, dvalues):
         """Check ``dvalues`` against the forward output; set a new ``.dinputs``."""
         ref = self.output
         d = dvalues
-        if d is MADE[0] and d.shape == ref.shape and d.dtype is ref.dtype:
-            self.dinputs = MADE[0] = out = np.empty_like(d)
-            return d, out
-        if not (type(d) is np.ndarray and d.dtype is ref.dtype
-                and d.flags.c_contiguous and d.shape == ref.shape):
-            where = self._backward_name
+        if not (is_float_batch(d, ref.dtype) and d.shape == ref.shape):
+            where = self._backward_name  # (outputs of other than two dimensions too)
             d = as_float_array(d, where, "dvalues", dtype=ref.dtype, ndim=None)
             check_same_shape(where, "dvalues", d, "the forward output", ref)
-        self.dinputs = out = np.empty_like(d)
+        self.dinputs = MADE[0] = out = np.empty_like(d)
         return d, out
 
 

@@ -106,10 +106,8 @@ class Dense:
         w, b = self._parameters()
         if w.dtype not in _compile_layers._begun:  # a process's first forward pass
             _compile_layers.begin(w.dtype)
-        x = inputs
-        if not ((x is MADE[0] and x.ndim == 2 and x.dtype is w.dtype)
-                or is_float_batch(x, w.dtype)):
-            x = as_float_array(inputs, "Dense.forward", "inputs", dtype=w.dtype)
+        x = inputs if is_float_batch(inputs, w.dtype) else as_float_array(
+            inputs, "Dense.forward", "inputs", dtype=w.dtype)
         xs, ws = x.shape, w.shape
         if xs[1] != ws[0]:
             raise ValueError(
@@ -125,10 +123,8 @@ class Dense:
             _compile_layers.await_helpers()  # load the helper's compilation
         w, b = self._parameters()
         x = self.inputs
-        d = dvalues
-        if not ((d is MADE[0] and d.ndim == 2 and d.dtype is w.dtype)
-                or is_float_batch(d, w.dtype)):
-            d = as_float_array(dvalues, "Dense.backward", "dvalues", dtype=w.dtype)
+        d = dvalues if is_float_batch(dvalues, w.dtype) else as_float_array(
+            dvalues, "Dense.backward", "dvalues", dtype=w.dtype)
         xs, ws = x.shape, w.shape
         if d.shape != (xs[0], ws[1]):
             raise ValueError(
@@ -156,19 +152,19 @@ class Dense:
         """
         attributes = self.__dict__
         dw, db = attributes.get("dweights"), attributes.get("dbiases")
-        # (dweights, dbiases, weights, biases, weights' shape) as last
-        # verified; absent in a layer pickled by an older jitnet.
+        # (dweights, dbiases, weights, biases) as last verified; absent in a
+        # layer pickled by an older jitnet.
         made = attributes.get("_made_gradients")
         if made is not None and made[0] is dw and made[1] is db and made[2] is w \
-                and made[3] is b and dw.shape == made[4]:
+                and made[3] is b and dw.shape == w.shape:
             # The same arrays: only a shape set in place (``a.shape = ...``) can
-            # differ, and for dweights that would move the kernel's writes (the
-            # weights' shape _parameters checks; dbiases, one row of fixed size,
-            # is written in bounds whatever its 2-D shape).
+            # differ, and for dweights that would move the kernel's writes
+            # (dbiases, one row of fixed size, is written in bounds whatever
+            # its 2-D shape).
             return dw, db
         if not (_reusable(dw, w) and _reusable(db, b)):
             dw, db = self.dweights, self.dbiases = adjacent_zeros(w.shape, b.shape, w.dtype)
-        self._made_gradients = (dw, db, w, b, w.shape)
+        self._made_gradients = (dw, db, w, b)
         return dw, db
 
     def get_parameters(self):

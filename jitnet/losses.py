@@ -13,31 +13,24 @@ from ._validate import (MADE, as_class_labels, as_float_array, as_targets,
                         check_finite_targets, is_float_batch, is_label_batch,
                         label_range_error)
 from .activations import Softmax
-from .layers import Dense
+
+
+def _penalty(params, l1, l2):
+    """``l1 * sum(|params|) + l2 * sum(params ** 2)``, or 0 unless a factor is
+    > 0 (the book adds a term only then)."""
+    if l1 > 0 or l2 > 0:
+        return K.regularization_loss(np.ascontiguousarray(params), float(l1), float(l2))
+    return 0.0
 
 
 def _regularization_of(layer):
     """A layer's L1/L2 penalty, or 0 for layers without one."""
-    if type(layer) is Dense:  # the per-layer chapters' call, once per layer and epoch
-        wl1, wl2 = layer.weight_regularizer_l1, layer.weight_regularizer_l2
-        bl1, bl2 = layer.bias_regularizer_l1, layer.bias_regularizer_l2
-        total = 0.0
-        if wl1 > 0 or wl2 > 0 or bl1 > 0 or bl2 > 0:
-            w, b = layer._parameters()  # checked (and repaired) as forward does
-            if wl1 > 0 or wl2 > 0:  # the book adds a term only for factors > 0
-                total += K.regularization_loss(w, float(wl1), float(wl2))
-            if bl1 > 0 or bl2 > 0:
-                total += K.regularization_loss(b, float(bl1), float(bl2))
-        return total
-    total = 0.0
-    for params, l1, l2 in (
-            ("weights", "weight_regularizer_l1", "weight_regularizer_l2"),
-            ("biases", "bias_regularizer_l1", "bias_regularizer_l2")):
-        l1, l2 = getattr(layer, l1, 0), getattr(layer, l2, 0)
-        if l1 > 0 or l2 > 0:  # the book adds a term only for factors > 0
-            total += K.regularization_loss(np.ascontiguousarray(getattr(layer, params)),
-                                           float(l1), float(l2))
-    return total
+    return (_penalty(getattr(layer, "weights", None),
+                     getattr(layer, "weight_regularizer_l1", 0),
+                     getattr(layer, "weight_regularizer_l2", 0))
+            + _penalty(getattr(layer, "biases", None),
+                       getattr(layer, "bias_regularizer_l1", 0),
+                       getattr(layer, "bias_regularizer_l2", 0)))
 
 
 class Loss:
@@ -100,9 +93,8 @@ class CategoricalCrossentropy(Loss):
     """
 
     def forward(self, y_pred, y_true):
-        p = y_pred
-        if not ((p is MADE[0] and p.ndim == 2) or is_float_batch(p)):
-            p = as_float_array(y_pred, self._forward_name, "y_pred")
+        p = y_pred if is_float_batch(y_pred) else as_float_array(
+            y_pred, self._forward_name, "y_pred")
         n, k = p.shape
         y = as_class_labels(y_true, self._forward_name, n, k, p.dtype)
         kernel = K.cce_forward_sparse if y.ndim == 1 else K.cce_forward_onehot
@@ -113,9 +105,8 @@ class CategoricalCrossentropy(Loss):
 
     def backward(self, dvalues, y_true):
         """``dinputs = -y_true / dvalues / n``."""
-        d = dvalues
-        if not ((d is MADE[0] and d.ndim == 2) or is_float_batch(d)):
-            d = as_float_array(dvalues, self._backward_name, "dvalues")
+        d = dvalues if is_float_batch(dvalues) else as_float_array(
+            dvalues, self._backward_name, "dvalues")
         y = as_class_labels(y_true, self._backward_name, *d.shape, d.dtype)
         self.dinputs = MADE[0] = out = np.empty_like(d)
         kernel = K.cce_backward_sparse if y.ndim == 1 else K.cce_backward_onehot
@@ -129,9 +120,7 @@ class _ElementwiseLoss(Loss):
 
     def forward(self, y_pred, y_true):
         where = self._forward_name
-        p = y_pred
-        if not ((p is MADE[0] and p.ndim == 2) or is_float_batch(p)):
-            p = as_float_array(y_pred, where, "y_pred")
+        p = y_pred if is_float_batch(y_pred) else as_float_array(y_pred, where, "y_pred")
         # NaN or inf in the targets make their sample losses, and so the sum,
         # NaN or inf (no operation in these losses turns them finite), so the
         # pass over the targets runs only when the sum says it may fail.
@@ -145,9 +134,7 @@ class _ElementwiseLoss(Loss):
 
     def backward(self, dvalues, y_true):
         where = self._backward_name
-        d = dvalues
-        if not ((d is MADE[0] and d.ndim == 2) or is_float_batch(d)):
-            d = as_float_array(dvalues, where, "dvalues")
+        d = dvalues if is_float_batch(dvalues) else as_float_array(dvalues, where, "dvalues")
         y = as_targets(y_true, where, d)
         self.dinputs = MADE[0] = out = np.empty_like(d)
         type(self)._backward_kernel(d, y, out)
@@ -212,9 +199,7 @@ class SoftmaxCategoricalCrossentropy:
 
     def backward(self, dvalues, y_true):
         where = "SoftmaxCategoricalCrossentropy.backward"
-        d = dvalues
-        if not ((d is MADE[0] and d.ndim == 2) or is_float_batch(d)):
-            d = as_float_array(dvalues, where, "dvalues")
+        d = dvalues if is_float_batch(dvalues) else as_float_array(dvalues, where, "dvalues")
         out = np.empty_like(d)
         n, k = d.shape
         if is_label_batch(y_true, n):  # the book's labels: check and gradient in one call
