@@ -49,6 +49,9 @@ def interrupt_child(code, *args, ready, delay=1.0):
     Returns ``(report, sent)``: the JSON object the child prints next (it
     must then exit 0) and the ``time.time()`` the signal was sent.
     """
+    # A shell starts background jobs with SIGINT ignored, and Python then
+    # installs no handler of its own: give the child a terminal's Ctrl-C.
+    code = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n" + code
     child = subprocess.Popen([sys.executable, "-c", code, *args],
                              stdout=subprocess.PIPE, text=True)
     try:

@@ -59,7 +59,16 @@ def test_ctrl_c_stops_training_within_half_a_second(form):
         assert report["epochs"] == report["steps"] - 1 > 0  # (+1: the warm-up)
 
 
-def test_no_handler_is_left_and_other_threads_are_not_touched():
+@pytest.fixture
+def terminal_ctrl_c():
+    """Python's own SIGINT handler, as in a terminal (a shell's background job
+    starts with SIGINT ignored)."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def test_no_handler_is_left_and_other_threads_are_not_touched(terminal_ctrl_c):
     import threading
 
     from jitnet._interrupt import Interruptible
@@ -76,11 +85,13 @@ def test_no_handler_is_left_and_other_threads_are_not_touched():
     block.check()  # nothing to raise
 
 
-def test_a_programs_own_sigint_handler_is_kept():
-    from jitnet._interrupt import Interruptible
+def _own_handler(signum, frame):
+    pass
 
-    def mine(signum, frame):
-        pass
+
+@pytest.mark.parametrize("mine", [_own_handler, signal.SIG_IGN], ids=["handler", "ignored"])
+def test_a_programs_own_sigint_handler_is_kept(mine):
+    from jitnet._interrupt import Interruptible
 
     old = signal.signal(signal.SIGINT, mine)
     try:
