@@ -207,9 +207,11 @@ def fill_caches(dtypes, out=print, environment=None):
         return 2
     import time
     start = time.perf_counter()
+    # One process per dtype; each takes a helper when there is a core for it.
+    helper = 2 * len(dtypes) <= (os.cpu_count() or 1)
     children = {dtype: start_python(f"from jitnet._compile_layers import fill_cache;"
-                                    f" fill_cache({dtype!r})", stdout=None,
-                                    environment=environment)
+                                    f" fill_cache({dtype!r}, helper={helper})",
+                                    stdout=None, environment=environment)
                 for dtype in dtypes}
     status = 0
     for dtype, child in children.items():

@@ -201,7 +201,7 @@ def _exercise_model_extras(dtype):
     np.random.set_state(state)
 
 
-def fill_cache(dtype):
+def fill_cache(dtype, helper=False):
     """Compile every kernel jitnet's classes and ``Model`` use for ``dtype``.
 
     What ``python -m jitnet compile`` runs in one process per dtype: the
@@ -209,12 +209,46 @@ def fill_cache(dtype):
     and ``jitnet.seed``, then the per-layer classes' forward and backward
     sides, called on tiny arrays.
     Kernels already in the disk cache are loaded, not compiled again.
+
+    With ``helper`` (a core to spare), a second process (:func:`fill_helper`)
+    compiles the plan's backward half and then the classes' backward side
+    while this one compiles the rest; this process then loads their work
+    from the cache, and compiles whatever a failed helper left out.
     """
     import jitnet as jn
 
     dtype = np.dtype(dtype)
-    program, here, helper = _compile.plan(dtype)
-    _compile.compile_all(helper + here + [program])
-    _exercise_model_extras(dtype)
+    program, here, backward_half = _compile.plan(dtype)
+    child = None
+    if helper and _compile._parallel_allowed():
+        with _lock:
+            _begun.add(dtype)  # so Dense.forward starts no second helper
+        child = _compile.start_python(
+            f"from jitnet._compile_layers import fill_helper; fill_helper({dtype.name!r})",
+            stdout=subprocess.PIPE)
+    if child is None:
+        _compile.compile_all(backward_half)
+    _compile.compile_all(here)
     _exercise_forward(dtype)
+    _exercise_model_extras(dtype)
+    if child is not None:
+        _wait_ready(child)  # the plan's backward half is in the cache
+    _compile.compile_all(backward_half + [program])  # that half loads; the program compiles
+    if child is not None:
+        try:
+            child.wait(timeout=_compile.HELPER_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    _exercise_backward(dtype, _backward_kinds(jn))
+
+
+def fill_helper(dtype):
+    """:func:`fill_cache`'s helper: the plan's backward half, READY, then the
+    classes' backward side."""
+    import jitnet as jn
+
+    dtype = np.dtype(dtype)
+    _compile.compile_all(_compile.plan(dtype)[2])
+    print(READY, flush=True)
     _exercise_backward(dtype, _backward_kinds(jn))
