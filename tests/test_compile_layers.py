@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import jitnet
 from jitnet import _compile, _compile_layers
@@ -139,6 +140,36 @@ def test_compile_command_fills_the_cache(tmp_path):
                JITNET_COMPILE_PROCESSES="1").stdout.splitlines()
     assert json.loads(out[-2])["dense_backward_compiled_here"] == 0
     assert json.loads(out[-1])["compiled"] == 0
+
+
+@pytest.mark.parametrize("helper", ["fails", "cannot start", "not asked for"])
+def test_fill_cache_does_everything_itself_without_a_working_helper(monkeypatch, helper):
+    """What ``fill_cache`` compiles in its own process, with every compilation
+    recorded instead of run: a helper that dies (or is missing) leaves the
+    whole plan and every class to this process."""
+    done = []
+    monkeypatch.setattr(_compile, "compile_all", lambda entries: done.append(list(entries)))
+    for name in ("_exercise_forward", "_exercise_model_extras", "_exercise_backward"):
+        monkeypatch.setattr(_compile_layers, name, lambda *a, name=name: done.append(name))
+    monkeypatch.setattr(_compile, "_parallel_allowed", lambda: True)
+    monkeypatch.setattr(_compile_layers, "_begun", set())
+    started = []
+
+    def start_python(code, **kwargs):
+        started.append(code)
+        if helper == "cannot start":
+            return None
+        return subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"],
+                                stdout=subprocess.PIPE)
+
+    monkeypatch.setattr(_compile, "start_python", start_python)
+    _compile_layers.fill_cache("float32", helper=helper != "not asked for")
+    program, here, backward_half = _compile.plan(np.float32)
+    compiled = [entry for step in done if isinstance(step, list) for entry in step]
+    assert {*compiled} == {*here, *backward_half, program}
+    assert done[-1] == "_exercise_backward"
+    assert "_exercise_forward" in done and "_exercise_model_extras" in done
+    assert len(started) == (helper != "not asked for")
 
 
 def test_compile_command_with_caching_off(capsys, monkeypatch):
