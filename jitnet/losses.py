@@ -60,18 +60,24 @@ class Loss:
         return sum((_regularization_of(lay) for lay in self.trainable_layers), 0.0)
 
     def calculate(self, output, y, *, include_regularization=False):
-        """Mean sample loss of this batch; also added to the epoch's running sum."""
-        self.forward(output, y)
-        data_loss = self._add_batch(self._last_sum, self._last_count)
+        """Mean sample loss of this batch; also added to the epoch's running sum.
+
+        The mean is a NumPy scalar of the predictions' dtype, as the book's
+        ``np.mean`` gives (``print(loss)`` shows ``1.0986104`` for float32),
+        summed in float64 before that rounding.
+        """
+        sample_losses = self.forward(output, y)
+        data_loss = self._add_batch(self._last_sum, self._last_count, sample_losses.dtype)
         if not include_regularization:
             return data_loss
         return data_loss, self.regularization_loss()
 
-    def _add_batch(self, total, count):
-        """Add a batch's loss sum and sample count to the running sums; return its mean."""
+    def _add_batch(self, total, count, dtype):
+        """Add a batch's loss sum and sample count to the running sums; return its
+        mean as a NumPy scalar of ``dtype``."""
         self.accumulated_sum += total
         self.accumulated_count += count
-        return total / count
+        return dtype.type(total / count)
 
     def calculate_accumulated(self, *, include_regularization=False):
         """Mean loss over every batch since ``new_pass()``."""
@@ -195,7 +201,7 @@ class SoftmaxCategoricalCrossentropy:
         if low < 0 or high >= k:
             K.softmax_forward(x, out)  # the kernel wrote nothing; the output as before
             raise label_range_error(self.loss._forward_name, low, high, k)
-        return self.loss._add_batch(total, n)
+        return self.loss._add_batch(total, n, x.dtype)
 
     def backward(self, dvalues, y_true):
         where = "SoftmaxCategoricalCrossentropy.backward"

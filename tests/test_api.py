@@ -228,6 +228,33 @@ def test_accuracy_metrics():
     assert acc.calculate_accumulated() == pytest.approx(2 / 3)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_losses_return_a_scalar_of_the_predictions_dtype_as_the_book(dtype):
+    """``print(loss)`` looks as in the book (``loss: 1.0986104``, not 17 digits):
+    the mean is a NumPy scalar of the predictions' dtype, the float64 mean rounded."""
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(3), 50).astype(dtype)
+    labels = rng.integers(0, 3, 50)
+    logits = rng.standard_normal((50, 3)).astype(dtype)
+    targets = rng.random((50, 3)).astype(dtype)
+    cases = [("Loss_CategoricalCrossentropy", probs, labels),
+             ("Loss_BinaryCrossentropy", probs, (targets > 0.5).astype(dtype)),
+             ("Loss_MeanSquaredError", probs, targets),
+             ("Loss_MeanAbsoluteError", probs, targets),
+             ("Activation_Softmax_Loss_CategoricalCrossentropy", logits, labels)]
+    for name, predictions, y in cases:
+        ours = getattr(book, name)()
+        theirs = getattr(R, name)()
+        method = "forward" if name.startswith("Activation") else "calculate"
+        loss, expected = getattr(ours, method)(predictions, y), getattr(theirs, method)(predictions, y)
+        assert type(loss) is type(expected) is dtype, name
+        assert loss == pytest.approx(expected, rel=1e-5), name
+        sample_losses = ours.loss.forward(ours.output, y) if method == "forward" \
+            else ours.forward(predictions, y)
+        mean = np.mean(sample_losses.astype(np.float64))  # summed in float64, then rounded
+        assert loss == pytest.approx(mean, rel=1e-7 if dtype == np.float32 else 1e-13), name
+
+
 def test_kernels_compile_after_nnfs_init(tmp_path):
     """nnfs.init() replaces np.dot; compiled kernels must not pick that up,
     whichever is imported first (the two orders compile side by side)."""
