@@ -77,11 +77,16 @@ class Loss:
         mean as a NumPy scalar of ``dtype``."""
         self.accumulated_sum += total
         self.accumulated_count += count
+        self._accumulated_dtype = dtype
         return dtype.type(total / count)
 
     def calculate_accumulated(self, *, include_regularization=False):
-        """Mean loss over every batch since ``new_pass()``."""
+        """Mean loss over every batch since ``new_pass()``, a NumPy scalar of the
+        last batch's dtype as :meth:`calculate` returns."""
         data_loss = self.accumulated_sum / self.accumulated_count
+        dtype = self.__dict__.get("_accumulated_dtype")  # absent before any batch
+        if dtype is not None:
+            data_loss = dtype.type(data_loss)
         if not include_regularization:
             return data_loss
         return data_loss, self.regularization_loss()

@@ -253,6 +253,10 @@ def test_losses_return_a_scalar_of_the_predictions_dtype_as_the_book(dtype):
             else ours.forward(predictions, y)
         mean = np.mean(sample_losses.astype(np.float64))  # summed in float64, then rounded
         assert loss == pytest.approx(mean, rel=1e-7 if dtype == np.float32 else 1e-13), name
+        accumulated = (ours.loss if method == "forward" else ours).calculate_accumulated()
+        expected = (theirs.loss if method == "forward" else theirs).calculate_accumulated()
+        assert type(accumulated) is type(expected) is dtype, name
+        assert accumulated == pytest.approx(expected, rel=1e-5), name
 
 
 def test_kernels_compile_after_nnfs_init(tmp_path):
