@@ -63,8 +63,8 @@ class Loss:
         """Mean sample loss of this batch; also added to the epoch's running sum.
 
         The mean is a NumPy scalar of the predictions' dtype, as the book's
-        ``np.mean`` gives (``print(loss)`` shows ``1.0986104`` for float32),
-        summed in float64 before that rounding.
+        ``np.mean`` gives (``print(loss)`` shows float32's eight digits, not
+        seventeen), summed in float64 before that rounding.
         """
         sample_losses = self.forward(output, y)
         data_loss = self._add_batch(self._last_sum, self._last_count, sample_losses.dtype)

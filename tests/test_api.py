@@ -230,7 +230,7 @@ def test_accuracy_metrics():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_losses_return_a_scalar_of_the_predictions_dtype_as_the_book(dtype):
-    """``print(loss)`` looks as in the book (``loss: 1.0986104``, not 17 digits):
+    """``print(loss)`` looks as in the book (float32's eight digits, not seventeen):
     the mean is a NumPy scalar of the predictions' dtype, the float64 mean rounded."""
     rng = np.random.default_rng(0)
     probs = rng.dirichlet(np.ones(3), 50).astype(dtype)
@@ -246,7 +246,8 @@ def test_losses_return_a_scalar_of_the_predictions_dtype_as_the_book(dtype):
         ours = getattr(book, name)()
         theirs = getattr(R, name)()
         method = "forward" if name.startswith("Activation") else "calculate"
-        loss, expected = getattr(ours, method)(predictions, y), getattr(theirs, method)(predictions, y)
+        loss = getattr(ours, method)(predictions, y)
+        expected = getattr(theirs, method)(predictions, y)
         assert type(loss) is type(expected) is dtype, name
         assert loss == pytest.approx(expected, rel=1e-5), name
         sample_losses = ours.loss.forward(ours.output, y) if method == "forward" \
