@@ -180,13 +180,17 @@ class Compilation:
                 self.helper.kill()
                 self.helper.wait()
             raise
-        if self.helper is None:
-            return
-        try:
-            self.helper.wait(timeout=HELPER_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.helper.kill()
-            self.helper.wait()
+        if self.helper is not None:
+            wait_or_stop(self.helper)
+
+
+def wait_or_stop(helper):
+    """Wait for a helper process to end; stop it after :data:`HELPER_TIMEOUT`."""
+    try:
+        helper.wait(timeout=HELPER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        helper.kill()
+        helper.wait()
 
 
 def main(dtype):

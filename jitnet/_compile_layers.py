@@ -235,11 +235,7 @@ def fill_cache(dtype, helper=False):
         _wait_ready(child)  # the plan's backward half is in the cache
     _compile.compile_all(backward_half + [program])  # that half loads; the program compiles
     if child is not None:
-        try:
-            child.wait(timeout=_compile.HELPER_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        _compile.wait_or_stop(child)
     _exercise_backward(dtype, _backward_kinds(jn))
 
 
@@ -249,6 +245,6 @@ def fill_helper(dtype):
     import jitnet as jn
 
     dtype = np.dtype(dtype)
-    _compile.compile_all(_compile.plan(dtype)[2])
+    _compile.main(dtype.name)  # what Model.train's helper compiles
     print(READY, flush=True)
     _exercise_backward(dtype, _backward_kinds(jn))

@@ -15,21 +15,20 @@ from ._validate import (MADE, as_class_labels, as_float_array, as_targets,
 from .activations import Softmax
 
 
-def _penalty(params, l1, l2):
-    """``l1 * sum(|params|) + l2 * sum(params ** 2)``, or 0 unless a factor is
-    > 0 (the book adds a term only then)."""
+def _penalty(layer, name, l1, l2):
+    """``l1 * sum(|p|) + l2 * sum(p ** 2)`` for ``p = layer.<name>``, or 0 unless
+    a factor is > 0 (the book adds a term only then; only then is ``p`` read)."""
     if l1 > 0 or l2 > 0:
-        return K.regularization_loss(np.ascontiguousarray(params), float(l1), float(l2))
+        return K.regularization_loss(np.ascontiguousarray(getattr(layer, name)),
+                                     float(l1), float(l2))
     return 0.0
 
 
 def _regularization_of(layer):
     """A layer's L1/L2 penalty, or 0 for layers without one."""
-    return (_penalty(getattr(layer, "weights", None),
-                     getattr(layer, "weight_regularizer_l1", 0),
+    return (_penalty(layer, "weights", getattr(layer, "weight_regularizer_l1", 0),
                      getattr(layer, "weight_regularizer_l2", 0))
-            + _penalty(getattr(layer, "biases", None),
-                       getattr(layer, "bias_regularizer_l1", 0),
+            + _penalty(layer, "biases", getattr(layer, "bias_regularizer_l1", 0),
                        getattr(layer, "bias_regularizer_l2", 0)))
 
 
