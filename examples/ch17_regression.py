@@ -14,11 +14,10 @@ jn.seed(0)
 X, y = sine_data()
 
 model = jn.Model()
-for layer in (jn.Dense(1, 64), jn.ReLU(), jn.Dense(64, 64), jn.ReLU(),
-              jn.Dense(64, 1), jn.Linear()):
+for layer in (jn.Dense(1, 64, weight_scale=0.1), jn.ReLU(),  # chapter 17's 0.1 * randn
+              jn.Dense(64, 64, weight_scale=0.1), jn.ReLU(),
+              jn.Dense(64, 1, weight_scale=0.1), jn.Linear()):
     model.add(layer)
-for dense in (layer for layer in model.layers if isinstance(layer, jn.Dense)):
-    dense.weights *= 10  # 0.01 * randn -> 0.1 * randn (chapter 17)
 model.set(loss=jn.MeanSquaredError(), optimizer=jn.Adam(learning_rate=0.005, decay=1e-3),
           accuracy=jn.RegressionAccuracy())
 model.finalize()

@@ -18,7 +18,8 @@ is then read into preallocated arrays by reads bounded by those sizes. So a
 import io
 import json
 import os
-import tempfile
+import secrets
+import stat
 import zipfile
 from contextlib import contextmanager
 
@@ -45,14 +46,37 @@ def is_safetensors(path):
     return os.fspath(path).lower().endswith(".safetensors")
 
 
+def _new_file_beside(path):
+    """``(fd, name)`` of a new empty file in ``path``'s folder, for writing.
+
+    Created as ``open(path, "wb")`` would create ``path``: mode 0o666 less
+    the umask, or ``path``'s own mode if it exists (``tempfile.mkstemp``
+    makes 0o600, and the renamed file kept it: a model saved for others to
+    read was readable by its owner only).
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, f".jitnet-{secrets.token_hex(8)}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        try:
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+        except OSError:  # no file yet (or one we may not read): keep the umask's mode
+            pass
+        return fd, tmp
+    raise FileExistsError(f"no free temporary name in {folder!r}")
+
+
 def atomic_write(path, write):
     """Call ``write(f)`` on a new binary file beside ``path``, then rename it to ``path``.
 
     On any error the temporary file is removed and ``path`` is left as it was.
     """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".jitnet-", suffix=".tmp", dir=folder)
+    fd, tmp = _new_file_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -186,8 +210,12 @@ class _NpzFile(ArrayFile):
     def __init__(self, path, where):
         super().__init__(path, where)
         self._members = {}  # name -> (ZipInfo, data offset, fortran_order, dtype, shape)
-        with _foreign(where, path):
-            self._zip = zipfile.ZipFile(path)
+        try:
+            with _foreign(where, path):
+                self._zip = zipfile.ZipFile(path)
+        except ValueError:
+            _refuse_pickle(path, where)  # the book's files: say what to do
+            raise
         try:
             self._open()
         except BaseException:
@@ -302,3 +330,23 @@ def open_arrays(path, where):
     if not os.path.isfile(path):
         raise ValueError(f"{where}: {path!r} is not a file")
     return (_SafetensorsFile if is_safetensors(path) else _NpzFile)(path, where)
+
+
+def _refuse_pickle(path, where):
+    """Raise a ``ValueError`` that says what to do if ``path`` (not a zip) is a pickle.
+
+    The book's ``save`` and ``save_parameters`` pickle; jitnet never unpickles
+    (loading a pickle can run any code), but the book's parameters are plain
+    arrays a user who trusts the file can load and pass on.
+    """
+    with open(path, "rb") as f:
+        head = f.read(2)
+    # Pickle protocols 2-5 start with PROTO (0x80) and the protocol's number.
+    if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        raise ValueError(
+            f"{where}: {path!r} is not a jitnet file but a Python pickle (the"
+            " book's format). jitnet does not unpickle files, since that can"
+            " run any code. If you"
+            " trust the file and it holds the book's saved parameters, load"
+            " them yourself: model.set_parameters(pickle.load(open(path,"
+            " 'rb'))); a model the book's Model.save pickled cannot be read.")

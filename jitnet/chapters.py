@@ -342,7 +342,7 @@ def ch17(lib, epochs=EPOCHS["ch17"]):
     """Chapter 17: sine 1000 points, 1-64-64-1, linear output + MSE, Adam(0.005, 1e-3).
 
     The script's ``Layer_Dense`` starts from ``0.1 * np.random.randn`` (not
-    0.01): the layers' weights are redrawn so, from the same seed.
+    0.01): ``weight_scale=0.1`` here.
 
     Returns
     -------
@@ -353,16 +353,12 @@ def ch17(lib, epochs=EPOCHS["ch17"]):
 
     def run(epochs=epochs):
         _seed(lib)
-        dense1 = lib.Layer_Dense(1, 64)
+        dense1 = lib.Layer_Dense(1, 64, weight_scale=0.1)
         activation1 = lib.Activation_ReLU()
-        dense2 = lib.Layer_Dense(64, 64)
+        dense2 = lib.Layer_Dense(64, 64, weight_scale=0.1)
         activation2 = lib.Activation_ReLU()
-        dense3 = lib.Layer_Dense(64, 1)
+        dense3 = lib.Layer_Dense(64, 1, weight_scale=0.1)
         activation3 = lib.Activation_Linear()
-        np.random.seed(SEED)
-        for dense in (dense1, dense2, dense3):
-            dense.weights = (0.1 * np.random.randn(*dense.weights.shape)).astype(
-                dense.weights.dtype, copy=False)
         loss_function = lib.Loss_MeanSquaredError()
         optimizer = lib.Optimizer_Adam(learning_rate=0.005, decay=1e-3)
         accuracy_precision = np.std(y) / 250

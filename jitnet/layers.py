@@ -47,23 +47,30 @@ class Dense:
         Penalty factors (>= 0); their gradients are added in ``backward``.
     dtype : float32 (default) or float64
         dtype of the parameters; inputs are converted to it.
+    weight_scale : float > 0, default 0.01
+        Weights start at ``weight_scale * np.random.randn(n_inputs, n_neurons)``.
+        The book uses 0.01 everywhere but in chapter 17's script, whose
+        regression network starts from 0.1: write ``Layer_Dense(1, 64,
+        weight_scale=0.1)`` there to start where that script does.
 
-    Weights are ``0.01 * np.random.randn(n_inputs, n_neurons)`` drawn from
-    NumPy's global generator, as in the book, so ``np.random.seed`` gives the
-    same start as the book's code. The biases follow the weights in one block
+    Weights are drawn from NumPy's global generator, as in the book, so
+    ``np.random.seed`` gives the same start as the book's code. The biases follow the weights in one block
     of memory (and ``dbiases`` follow ``dweights``), so an optimizer updates
     both in one kernel call; they are ordinary arrays otherwise.
     """
 
     def __init__(self, n_inputs, n_neurons, weight_regularizer_l1=0.,
                  weight_regularizer_l2=0., bias_regularizer_l1=0.,
-                 bias_regularizer_l2=0., *, dtype=np.float32):
+                 bias_regularizer_l2=0., *, dtype=np.float32, weight_scale=0.01):
         n_inputs = check_positive_int("Dense", "n_inputs", n_inputs)
         n_neurons = check_positive_int("Dense", "n_neurons", n_neurons)
         dtype = float_dtype(dtype)
+        weight_scale = check_real("Dense", "weight_scale", weight_scale, low=0,
+                                  low_open=True)
         self.weights, self.biases = adjacent_zeros((n_inputs, n_neurons), (1, n_neurons),
                                                    dtype)
-        self.weights[...] = 0.01 * np.random.randn(n_inputs, n_neurons)
+        # The book's expression, so the same seed gives the same weights.
+        self.weights[...] = weight_scale * np.random.randn(n_inputs, n_neurons)
         self._checked = None  # (weights, biases, shapes) last verified by _parameters
         reg = {}
         for name, value in (("weight_regularizer_l1", weight_regularizer_l1),

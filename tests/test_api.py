@@ -81,6 +81,23 @@ def test_weights_come_from_numpys_global_generator_as_in_the_book():
     assert jn.Dense(3, 4).weights.dtype == np.float32  # the default, as nnfs.init()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weight_scale_starts_where_chapter_17s_script_does(dtype, nnfs_init):
+    """Chapter 17's own Layer_Dense draws ``0.1 * np.random.randn``, the others 0.01."""
+    for scale in (0.1, 0.01):
+        np.random.seed(3)
+        book = scale * np.random.randn(1, 64)  # the script's line, under nnfs.init()
+        np.random.seed(3)
+        ours = jn.Dense(1, 64, dtype=dtype, weight_scale=scale)
+        np.testing.assert_array_equal(ours.weights, book.astype(dtype))
+        np.random.seed(3)
+        np.testing.assert_array_equal(R.Layer_Dense(1, 64, weight_scale=scale).weights, book)
+    np.random.seed(3)
+    default = jn.Dense(1, 64, dtype=dtype).weights
+    np.random.seed(3)
+    np.testing.assert_array_equal(default, jn.Dense(1, 64, dtype=dtype, weight_scale=0.01).weights)
+
+
 def _forward(x, dtype=np.float64):
     np.random.seed(0)
     layer = jn.Dense(3, 2, dtype=dtype)
@@ -140,6 +157,9 @@ def test_weights_assigned_directly_are_used():
     (lambda: jn.Dense(2.5, 3), TypeError, ["n_inputs"]),
     (lambda: jn.Dense(2, 3, weight_regularizer_l2=-1), ValueError, ["weight_regularizer_l2"]),
     (lambda: jn.Dense(2, 3, dtype=np.int32), TypeError, ["float32"]),
+    (lambda: jn.Dense(2, 3, weight_scale=0), ValueError, ["weight_scale", "(0, inf)"]),
+    (lambda: jn.Dense(2, 3, weight_scale=float("nan")), ValueError, ["weight_scale"]),
+    (lambda: jn.Dense(2, 3, weight_scale="0.1"), TypeError, ["weight_scale"]),
     (lambda: jn.Dropout(1.0), ValueError, ["rate"]),
     (lambda: jn.Dropout(-0.1), ValueError, ["rate"]),
     (lambda: jn.Adam(learning_rate=-1), ValueError, ["learning_rate"]),

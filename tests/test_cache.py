@@ -54,35 +54,12 @@ def _files(folder):
     return [p for p in pathlib.Path(folder).rglob("*") if p.is_file()]
 
 
-def test_jitnet_cache_0_turns_caching_off(tmp_path):
-    done = subprocess.run([sys.executable, "-c", TRAIN], capture_output=True, text=True,
-                          timeout=600,
-                          env=_env(JITNET_CACHE="0", NUMBA_CACHE_DIR=str(tmp_path)))
-    result = _result(done)
-    assert result["cache"] is False and result["cache_kind"] == "NullCache"
-    assert _files(tmp_path) == []
+def _read_only_install(root):
+    """A copy of jitnet under ``root/site`` where no cache folder can be made.
 
-
-def test_two_processes_sharing_an_empty_cache(tmp_path):
-    env = _env(NUMBA_CACHE_DIR=str(tmp_path))
-    runs = [subprocess.Popen([sys.executable, "-c", TRAIN], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
-    results = []
-    for run in runs:
-        out, err = run.communicate(timeout=600)
-        results.append(_result(subprocess.CompletedProcess(run.args, run.returncode, out, err)))
-    assert results[0]["loss"] == results[1]["loss"] and 0 < results[0]["loss"] < 1.2
-    assert any(p.suffix == ".nbi" for p in _files(tmp_path))
-    # A third process reads what the two wrote.
-    third = _result(subprocess.run([sys.executable, "-c", TRAIN], capture_output=True,
-                                   text=True, timeout=600, env=env))
-    assert third["loss"] == results[0]["loss"]
-
-
-@pytest.mark.skipif(sys.platform != "linux", reason="uses Linux file modes")
-def test_read_only_install_falls_back_to_the_user_cache(tmp_path):
-    """No writable __pycache__ beside the kernels: Numba's user-wide cache is used."""
-    package = tmp_path / "site" / "jitnet"
+    Returns the child's environment (its own empty HOME for the user-wide cache).
+    """
+    package = root / "site" / "jitnet"
     shutil.copytree(ROOT / "jitnet", package,
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "kernels", package / "kernels",
@@ -93,18 +70,80 @@ def test_read_only_install_falls_back_to_the_user_cache(tmp_path):
     for path in [package, *package.rglob("*")]:
         mode = path.stat().st_mode
         path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-    home = tmp_path / "home"
+    home = root / "home"
     home.mkdir()
+    return _env(PYTHONPATH=str(root / "site"), HOME=str(home),
+                XDG_CACHE_HOME=str(home / ".cache"))
+
+
+def _make_writable(folder):
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
+
+
+@pytest.fixture(scope="module")
+def cold_runs(tmp_path_factory):
+    """The two tests below that compile in one process, started side by side.
+
+    Each compiles the loop's kernels on one core for about 13 s; run one
+    after the other they kept the second core idle. Maps a test's name to
+    ``(folder, process)``; a test waits for its own process.
+    """
+    runs = {}
+
+    def start(name, env, cwd):
+        runs[name] = (cwd, subprocess.Popen(
+            [sys.executable, "-c", TRAIN], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, env=env, cwd=cwd))
+
+    off = tmp_path_factory.mktemp("cache_off")
+    start("cache_0", _env(JITNET_CACHE="0", NUMBA_CACHE_DIR=str(off)), off)
+    if sys.platform == "linux":
+        read_only = tmp_path_factory.mktemp("read_only")
+        start("read_only", _read_only_install(read_only), read_only)
     try:
-        env = _env(PYTHONPATH=str(tmp_path / "site"), HOME=str(home),
-                   XDG_CACHE_HOME=str(home / ".cache"))
-        result = _result(subprocess.run([sys.executable, "-c", TRAIN], capture_output=True,
-                                        text=True, timeout=600, env=env, cwd=tmp_path))
-        assert result["cache"] is True and 0 < result["loss"] < 1.2
-        assert any(p.suffix == ".nbi" for p in _files(home)), "no user-wide cache"
+        yield runs
     finally:
-        for path in [package, *package.rglob("*")]:
-            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+        for folder, run in runs.values():
+            if run.poll() is None:
+                run.kill()
+            run.communicate()
+        if "read_only" in runs:
+            _make_writable(runs["read_only"][0])
+
+
+def _wait(run):
+    out, err = run.communicate(timeout=600)
+    return _result(subprocess.CompletedProcess(run.args, run.returncode, out, err))
+
+
+def test_jitnet_cache_0_turns_caching_off(cold_runs):
+    folder, run = cold_runs["cache_0"]
+    result = _wait(run)
+    assert result["cache"] is False and result["cache_kind"] == "NullCache"
+    assert _files(folder) == []
+
+
+def test_two_processes_sharing_an_empty_cache(tmp_path):
+    env = _env(NUMBA_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.Popen([sys.executable, "-c", TRAIN], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    results = [_wait(run) for run in runs]
+    assert results[0]["loss"] == results[1]["loss"] and 0 < results[0]["loss"] < 1.2
+    assert any(p.suffix == ".nbi" for p in _files(tmp_path))
+    # A third process reads what the two wrote.
+    third = _result(subprocess.run([sys.executable, "-c", TRAIN], capture_output=True,
+                                   text=True, timeout=600, env=env))
+    assert third["loss"] == results[0]["loss"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="uses Linux file modes")
+def test_read_only_install_falls_back_to_the_user_cache(cold_runs):
+    """No writable __pycache__ beside the kernels: Numba's user-wide cache is used."""
+    folder, run = cold_runs["read_only"]
+    result = _wait(run)
+    assert result["cache"] is True and 0 < result["loss"] < 1.2
+    assert any(p.suffix == ".nbi" for p in _files(folder / "home")), "no user-wide cache"
 
 
 def test_the_copied_package_is_the_one_imported(tmp_path):

@@ -99,6 +99,42 @@ def test_a_failed_write_leaves_the_old_file_whole(trained, tmp_path, monkeypatch
     assert os.listdir(tmp_path) == [path.name]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_saved_files_get_the_mode_open_would_give_them(trained, tmp_path, suffix):
+    """0o666 less the umask for a new file; an overwritten file keeps its mode."""
+    model = trained[0]
+    for save in (model.save, model.save_parameters):
+        for umask, mode in ((0o022, 0o644), (0o077, 0o600)):
+            path = tmp_path / f"{save.__name__}{umask}{suffix}"
+            old = os.umask(umask)
+            try:
+                save(path)
+            finally:
+                os.umask(old)
+            assert path.stat().st_mode & 0o7777 == mode
+        path.chmod(0o640)
+        save(path)
+        assert path.stat().st_mode & 0o7777 == 0o640
+
+
+def test_the_books_pickled_parameters_are_refused_with_what_to_do(trained, tmp_path):
+    """The book's save_parameters pickles get_parameters(); the hint loads it safely."""
+    model, X, _ = trained
+    path = tmp_path / "book.parms"
+    with open(path, "wb") as f:
+        pickle.dump([tuple(p * 2 for p in pair) for pair in model.get_parameters()], f)
+    for load in (jn.Model.load, model.load_parameters):
+        with pytest.raises(ValueError) as info:
+            load(path)
+        for words in ("not a jitnet file", "pickle", "set_parameters(pickle.load("):
+            assert words in str(info.value)
+    with open(path, "rb") as f:
+        parameters = pickle.load(f)
+    model.set_parameters(parameters)
+    np.testing.assert_array_equal(model.layers[0].weights, parameters[0][0])
+
+
 class Boom:
     """Unpickling this creates a file: proof that code ran."""
 

@@ -65,12 +65,10 @@ def test_model_regression():
     np.random.seed(2)
     X, y = sine_data()
     model = R.Model()
-    for layer in (R.Layer_Dense(1, 64), R.Activation_ReLU(), R.Layer_Dense(64, 64),
-                  R.Activation_ReLU(), R.Layer_Dense(64, 1), R.Activation_Linear()):
+    for layer in (R.Layer_Dense(1, 64, weight_scale=0.1), R.Activation_ReLU(),
+                  R.Layer_Dense(64, 64, weight_scale=0.1), R.Activation_ReLU(),
+                  R.Layer_Dense(64, 1, weight_scale=0.1), R.Activation_Linear()):
         model.add(layer)
-    for layer in model.layers:
-        if hasattr(layer, "weights"):
-            layer.weights *= 10  # chapter 17's 0.1 * randn start
     model.set(loss=R.Loss_MeanSquaredError(),
               optimizer=R.Optimizer_Adam(learning_rate=0.005, decay=1e-3),
               accuracy=R.Accuracy_Regression())

@@ -22,21 +22,24 @@ class Layer_Dense:
         L1 / L2 penalty factors (lambda) on the weights.
     bias_regularizer_l1, bias_regularizer_l2 : float, default 0
         L1 / L2 penalty factors (lambda) on the biases.
+    weight_scale : float, default 0.01
+        Not in the book's signature: the book's chapter 17 script writes 0.1
+        in its own copy of this class, every other chapter 0.01.
 
     Attributes
     ----------
     weights : ndarray, shape (n_inputs, n_neurons)
-        Initialised to ``0.01 * randn`` as in the book.
+        Initialised to ``weight_scale * randn`` as in the book.
     biases : ndarray, shape (1, n_neurons)
         Initialised to zeros.
     """
 
     def __init__(self, n_inputs, n_neurons,
                  weight_regularizer_l1=0, weight_regularizer_l2=0,
-                 bias_regularizer_l1=0, bias_regularizer_l2=0):
+                 bias_regularizer_l1=0, bias_regularizer_l2=0, *, weight_scale=0.01):
         # Small random weights so the first outputs are close to zero but
         # not identical (identical weights would get identical gradients).
-        self.weights = 0.01 * np.random.randn(n_inputs, n_neurons)
+        self.weights = weight_scale * np.random.randn(n_inputs, n_neurons)
         self.biases = np.zeros((1, n_neurons))
         self.weight_regularizer_l1 = weight_regularizer_l1
         self.weight_regularizer_l2 = weight_regularizer_l2
