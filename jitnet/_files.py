@@ -346,7 +346,7 @@ def _refuse_pickle(path, where):
         raise ValueError(
             f"{where}: {path!r} is not a jitnet file but a Python pickle (the"
             " book's format). jitnet does not unpickle files, since that can"
-            " run any code. If you"
-            " trust the file and it holds the book's saved parameters, load"
-            " them yourself: model.set_parameters(pickle.load(open(path,"
-            " 'rb'))); a model the book's Model.save pickled cannot be read.")
+            " run any code. If you trust the file and it holds the book's"
+            " saved parameters, load them yourself:"
+            " model.set_parameters(pickle.load(open(path, 'rb'))); a model"
+            " the book's Model.save pickled cannot be read.")

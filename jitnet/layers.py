@@ -54,9 +54,10 @@ class Dense:
         weight_scale=0.1)`` there to start where that script does.
 
     Weights are drawn from NumPy's global generator, as in the book, so
-    ``np.random.seed`` gives the same start as the book's code. The biases follow the weights in one block
-    of memory (and ``dbiases`` follow ``dweights``), so an optimizer updates
-    both in one kernel call; they are ordinary arrays otherwise.
+    ``np.random.seed`` gives the same start as the book's code. The biases
+    follow the weights in one block of memory (and ``dbiases`` follow
+    ``dweights``), so an optimizer updates both in one kernel call; they are
+    ordinary arrays otherwise.
     """
 
     def __init__(self, n_inputs, n_neurons, weight_regularizer_l1=0.,
