@@ -96,20 +96,19 @@ def cold_runs(tmp_path_factory):
             [sys.executable, "-c", TRAIN], stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, env=env, cwd=cwd))
 
-    off = tmp_path_factory.mktemp("cache_off")
-    start("cache_0", _env(JITNET_CACHE="0", NUMBA_CACHE_DIR=str(off)), off)
-    if sys.platform == "linux":
-        read_only = tmp_path_factory.mktemp("read_only")
-        start("read_only", _read_only_install(read_only), read_only)
+    read_only = tmp_path_factory.mktemp("read_only")
     try:
+        off = tmp_path_factory.mktemp("cache_off")
+        start("cache_0", _env(JITNET_CACHE="0", NUMBA_CACHE_DIR=str(off)), off)
+        if sys.platform == "linux":
+            start("read_only", _read_only_install(read_only), read_only)
         yield runs
     finally:
-        for folder, run in runs.values():
+        for _, run in runs.values():
             if run.poll() is None:
                 run.kill()
             run.communicate()
-        if "read_only" in runs:
-            _make_writable(runs["read_only"][0])
+        _make_writable(read_only)
 
 
 def _wait(run):
