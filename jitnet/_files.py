@@ -19,7 +19,6 @@ import io
 import json
 import os
 import secrets
-import stat
 import zipfile
 from contextlib import contextmanager
 
@@ -63,7 +62,8 @@ def _new_file_beside(path):
         except FileExistsError:
             continue
         try:
-            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+            # Permission bits only, as writing a file clears its set-id bits.
+            os.chmod(tmp, os.stat(path).st_mode & 0o777)
         except OSError:  # no file yet (or one we may not read): keep the umask's mode
             pass
         return fd, tmp
