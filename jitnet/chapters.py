@@ -106,7 +106,7 @@ def one_core():
     except ImportError:
         threadpool_limits = None
     if threadpool_limits is not None:
-        try:  # Numba's np.dot calls SciPy's BLAS: load it so the limit reaches it
+        try:  # the kernels' products may call SciPy's BLAS: load it so the limit reaches it
             import scipy.linalg.cython_blas  # noqa: F401
         except ImportError:
             pass

@@ -13,12 +13,12 @@
   now 0.15 us.
 
 It also guards against ``nnfs.init()``. That function replaces ``np.dot``,
-``np.zeros``, ``np.eye`` and ``np.random.randn`` with Python closures. Numba
-registers its implementation of ``np.dot`` against whatever object
-``np.dot`` is when ``numba.np.linalg`` is first imported, and a kernel that
-names ``np.dot`` is typed against whatever it is at compile time. So we import
-Numba's NumPy support while the genuine functions are in place, and kernels
-call :data:`dot` (the genuine ``np.dot``) instead of ``np.dot``.
+``np.zeros``, ``np.eye`` and ``np.random.randn`` with Python closures, and
+Numba registers its implementations against whatever object each name is
+when its module (``numba.np.linalg``, ``numba.np.arrayobj``) is first
+imported. So we import those modules while the genuine functions are in
+place. The kernels themselves call none of the four: products go through
+``blas.gemm``, zeros are written by loops.
 """
 import hashlib
 import os
@@ -30,9 +30,6 @@ try:  # NumPy >= 2
     from numpy._core import multiarray as _multiarray
 except ImportError:  # pragma: no cover - NumPy 1.x
     from numpy.core import multiarray as _multiarray
-
-#: The genuine ``np.dot``, whatever ``nnfs.init()`` did to the ``np`` namespace.
-dot = _multiarray.dot
 
 _GENUINE = (
     (np, "dot", _multiarray.dot),

@@ -2,7 +2,7 @@
 
 How each product runs is chosen per call by shape, from measurements:
 
-* large products go to BLAS through ``dot`` (:data:`BLAS_MIN_FLOPS`);
+* large products go to BLAS through :func:`~.blas.gemm` (:data:`BLAS_MIN_FLOPS`);
 * otherwise the innermost loop runs along the wider weight axis, contiguous in
   memory, so LLVM vectorises it: row updates (``out[i, :] += x[i, k] *
   w[k, :]``) for wide layers; for narrow ones (few outputs), dot products
@@ -27,7 +27,8 @@ outputs run one at a time.
 """
 import numpy as np
 
-from ._jit import dot, jit, jit_inline
+from ._jit import jit, jit_inline
+from .blas import gemm
 
 #: Products with at least this many multiply-adds go to BLAS. Below it, entering
 #: BLAS (argument checks, thread hand-off) costs more than the loops; measured
@@ -280,7 +281,7 @@ def dense_forward(inputs, weights, biases, output):
     n_out = weights.shape[1]
     zero = inputs.dtype.type(0)  # keeps float32 sums in float32 (SIMD width)
     if _use_blas(n, n_in, n_out):
-        dot(inputs, weights, output)
+        gemm(inputs, False, weights, False, output)
         for i in range(n):
             for j in range(n_out):
                 output[i, j] += biases[0, j]
@@ -330,7 +331,7 @@ def _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
     zero = inputs.dtype.type(0)
     # dweights = inputs.T @ dvalues, inner loop along the wider axis
     if big:
-        dot(inputs.T, dvalues, dweights)
+        gemm(inputs, True, dvalues, False, dweights)
     elif wide:  # row updates dweights[r, :] += inputs[i, r] * dvalues[i, :]
         first = 0
         if n_in >= 2:  # the first two rows and dbiases in one pass
@@ -373,7 +374,7 @@ def _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
     # Large, or narrow with more outputs than GROUP: BLAS won against every
     # loop order we tried there (128x10 @ 10x128 with the mask: 8.4 us in
     # BLAS, 10.2 us in groups of three).
-    dot(dvalues, weights.T, dinputs)
+    gemm(dvalues, False, weights, True, dinputs)
     if relu_inputs:
         # Multiply by a 0/1 mask rather than `row[k] if x[k] > 0 else 0`:
         # LLVM turns that into a conditional store, a branch per element that

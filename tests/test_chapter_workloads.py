@@ -94,7 +94,7 @@ def test_one_core_restores_affinity():
 
 
 def test_one_core_limits_and_restores_blas_threads():
-    pytest.importorskip("scipy.linalg.cython_blas")  # the BLAS Numba's np.dot calls
+    pytest.importorskip("scipy.linalg.cython_blas")  # the kernels' BLAS without NumPy's
     before = _blas_threads()
     with C.one_core():
         inside = _blas_threads()

@@ -5,6 +5,7 @@ import pkgutil
 
 import jitnet.kernels
 import test_callbacks  # noqa: F401  (registers its pairs, as these two)
+import test_blas  # noqa: F401
 import test_kernels  # noqa: F401
 import test_model  # noqa: F401
 from conftest import PAIRED
