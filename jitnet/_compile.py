@@ -247,15 +247,29 @@ def fill_portable_cache(out=print):
 
     from .kernels import _jit, _portable
     with tempfile.TemporaryDirectory() as folder:
-        status = fill_caches(["float32", "float64"], out, environment={
-            **_portable.BUILD_ENVIRONMENT, "NUMBA_CACHE_DIR": folder})
+        environment = {**_portable.BUILD_ENVIRONMENT, "NUMBA_CACHE_DIR": folder}
+        status = fill_caches(["float32", "float64"], out, environment=environment)
         if status != 0:
             return status
+        # The processes above save overloads of the same kernels at once, and
+        # Numba's index can lose an entry or name another signature's file
+        # (see _portable.compiled_for). One process going over everything
+        # again loads what is right and compiles (mending) what is not.
+        mend = start_python("from jitnet._compile_layers import fill_cache;"
+                            " fill_cache('float32'); fill_cache('float64')",
+                            stdout=None, environment=environment)
+        if mend is None or mend.wait() != 0:
+            out("jitnet compile --portable: the checking pass failed")
+            return 1
         built = [os.path.join(folder, name) for name in os.listdir(folder)]
         if len(built) != 1:  # Numba puts one folder per source folder
             out(f"jitnet compile --portable: expected one cache folder, found {built}")
             return 1
         built = built[0]
+        wrong = _portable.mismatched_entries(built, _jit.STAMP)
+        if wrong:
+            out(f"jitnet compile --portable: index entries for the wrong code: {wrong}")
+            return 1
         names = sorted(os.listdir(built))
         staging = _portable.FOLDER + ".new"
         shutil.rmtree(staging, ignore_errors=True)

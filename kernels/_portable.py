@@ -104,6 +104,45 @@ def usable():
     return _numba_defaults() and _host_has_features()
 
 
+def compiled_for(loaded, sig):
+    """True if ``loaded`` (a compiled overload from a cache, or None) takes the
+    argument types ``sig`` (a tuple of Numba types, or a signature).
+
+    Numba's cache index maps each signature to a data file, but two
+    processes saving overloads of one function at once (``python -m jitnet
+    compile`` runs one per dtype, each with a helper) can leave the index
+    naming another signature's file: Numba would then run float32 code on
+    float64 arrays, or fail to unbox them. Such an entry is treated as a
+    miss (the overload compiles, and its save mends the entry).
+    """
+    if loaded is None:
+        return True
+    wanted = getattr(sig, "args", sig)
+    return tuple(loaded.signature.args) == tuple(wanted)
+
+
+def mismatched_entries(folder, stamp):
+    """The index entries in the cache ``folder`` whose data file holds code
+    for another signature (see :func:`compiled_for`), as ``"file: signature"``.
+
+    For the build of the shipped files, which must have none. Reads Numba's
+    private cache format: raises if it moved.
+    """
+    from numba.core.caching import IndexDataCacheFile
+    wrong = []
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".nbi"):
+            continue
+        index = IndexDataCacheFile(cache_path=folder, filename_base=name[:-len(".nbi")],
+                                   source_stamp=stamp)
+        for key, data_name in index._load_index().items():
+            data = index._load_data(data_name)  # the build's own files
+            signature = next(item for item in data if hasattr(item, "return_type"))
+            if tuple(signature.args) != tuple(getattr(key[0], "args", key[0])):
+                wrong.append(f"{data_name}: {key[0]}")
+    return wrong
+
+
 def cache_class(shipped):
     """A subclass of Numba's function cache: loads without refreshing the
     compiler's context, and (``shipped``) falls back on the shipped files.
@@ -158,9 +197,10 @@ def cache_class(shipped):
             rtsys.initialize(target_context)  # Numba's runtime; at once after the first call
             try:
                 with self._guard_against_spurious_io_errors():
-                    return self._load_overload(sig, target_context)
+                    loaded = self._load_overload(sig, target_context)
             except Exception:  # noqa: BLE001  (a registry was needed after all)
-                return super().load_overload(sig, target_context)
+                loaded = super().load_overload(sig, target_context)
+            return loaded if compiled_for(loaded, sig) else None
 
     if not shipped:
         return LoadingCache

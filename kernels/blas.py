@@ -11,7 +11,7 @@ product                                SciPy's BLAS NumPy's BLAS
 1000x64 @ 64x64 weight gradient (TN)   155-194      108-139
 1000x64 @ 64x64 forward (NN)           107-141      108-141
 128x784 @ 784x128 (NN, TN, NT)         406-420      365-395
-128x128 @ 128x10 weight gradient (TN)  17.1         11.1
+128x128 @ 128x10 weight gradient (TN)  11.2-17.1    8.4-11.1
 =====================================  ===========  ===========
 
 :func:`gemm` calls NumPy's ``cblas_sgemm``/``cblas_dgemm`` (the ILP64
@@ -130,6 +130,8 @@ def select(which="best"):
     ValueError
         If ``which`` names a library this process does not have.
 
+    Notes
+    -----
     Not thread-safe: call it while no kernel runs.
     """
     numpy_ok = which == "numpy" or (

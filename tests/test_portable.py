@@ -54,6 +54,8 @@ def test_the_shipped_cache_is_current():
         for (_, magic, _), data_name in overloads.items():
             assert magic[1:] == (_portable.PORTABLE_CPU, ""), path.name
             assert (FOLDER / data_name).is_file()
+    # Every entry names a file of its own signature's code.
+    assert _portable.mismatched_entries(str(FOLDER), _jit.STAMP) == []
 
 
 @pytest.mark.skipif(not _portable.usable(),
@@ -162,6 +164,35 @@ def test_a_damaged_shipped_file_is_compiled_instead(tmp_path, monkeypatch):
     assert result == {"usable": _portable.usable(), "hits": 0, "misses": 1}
 
 
+@pytest.mark.skipif(not _portable.usable(),
+                    reason="the shipped kernels are off or do not fit this machine")
+def test_an_index_entry_naming_another_signatures_code_is_a_miss(tmp_path, monkeypatch):
+    """Two processes saving one kernel's overloads at once can leave Numba's
+    index pointing float32 at float64 code: that entry compiles instead of
+    running the wrong code (or failing to unbox), in the shipped files as in
+    a user's cache. Here the shipped index's two ``all_finite`` entries are
+    swapped."""
+    monkeypatch.delenv("JITNET_PORTABLE_CACHE", raising=False)
+    site, kernels = _copied_package(tmp_path)
+    (path,) = (kernels / "portable_cache").glob("checks.all_finite-*.nbi")
+    version, (stamp, overloads) = _index(path)
+    assert len(overloads) == 2  # float32 and float64
+    (k1, d1), (k2, d2) = overloads.items()
+    with open(path, "wb") as f:
+        pickle.dump(version, f, protocol=-1)
+        f.write(pickle.dumps((stamp, {k1: d2, k2: d1}), protocol=-1))
+    assert len(_portable.mismatched_entries(str(path.parent), _jit.STAMP)) == 2
+    cache = tmp_path / "cache"
+    (result,) = _run(ONE_KERNEL, cwd=tmp_path, PYTHONPATH=str(site),
+                     NUMBA_CACHE_DIR=str(cache))
+    assert result == {"usable": True, "hits": 0, "misses": 1}
+    # Compiled into this machine's cache, whose entry is right and loads next time.
+    assert _portable.mismatched_entries(str(next(cache.iterdir())), _jit.STAMP) == []
+    (again,) = _run(ONE_KERNEL, cwd=tmp_path, PYTHONPATH=str(site),
+                    NUMBA_CACHE_DIR=str(cache))
+    assert again == {"usable": True, "hits": 1, "misses": 0}
+
+
 #: Loads kernels (this process's cache, or the shipped files), then compiles
 #: a new signature and a function of the user's: the registries are loaded
 #: by the compilation only, and both compile and run. Counts the kernels
@@ -186,7 +217,7 @@ relu.forward(layer.output)
 relu.backward(np.ones((4, 3), np.float32))
 layer.backward(relu.dinputs)
 wide, x = jn.Dense(64, 64), np.random.rand(300, 64).astype(np.float32)
-wide.forward(x)  # big enough for BLAS, which SciPy's bindings serve
+wide.forward(x)  # big enough for BLAS (kernels/blas.py)
 loaded = {"registries_after_loading": len(context._registries) - before,
           "arraymath_imported": "numba.np.arraymath" in sys.modules,
           "kernels": kernels, "pending_at_import": pending_at_import,
