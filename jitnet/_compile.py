@@ -224,6 +224,18 @@ def fill_caches(dtypes, out=print, environment=None):
             status = 1
         out(f"  {dtype}: {'done' if code == 0 else f'failed ({code})'}"
             f" after {time.perf_counter() - start:.1f} s")
+    if status == 0:
+        # Those processes saved overloads of the same kernels at once, and
+        # Numba's index can then lose an entry or name another signature's
+        # file (see kernels/_portable.compiled_for). One process going over
+        # everything again loads what is right and compiles what is not.
+        calls = "; ".join(f"fill_cache({dtype!r})" for dtype in dtypes)
+        mend = start_python(f"from jitnet._compile_layers import fill_cache; {calls}",
+                            stdout=None, environment=environment)
+        code = mend.wait() if mend is not None else "could not start"
+        status = 0 if code == 0 else 1
+        out(f"  checked in one process: {'done' if code == 0 else f'failed ({code})'}"
+            f" after {time.perf_counter() - start:.1f} s")
     folder = (environment or os.environ).get("NUMBA_CACHE_DIR") or "next to the kernels"
     out(f"jitnet compile: {'cache filled' if status == 0 else 'failed'} ({folder})")
     from .kernels import _portable
@@ -251,16 +263,6 @@ def fill_portable_cache(out=print):
         status = fill_caches(["float32", "float64"], out, environment=environment)
         if status != 0:
             return status
-        # The processes above save overloads of the same kernels at once, and
-        # Numba's index can lose an entry or name another signature's file
-        # (see _portable.compiled_for). One process going over everything
-        # again loads what is right and compiles (mending) what is not.
-        mend = start_python("from jitnet._compile_layers import fill_cache;"
-                            " fill_cache('float32'); fill_cache('float64')",
-                            stdout=None, environment=environment)
-        if mend is None or mend.wait() != 0:
-            out("jitnet compile --portable: the checking pass failed")
-            return 1
         built = [os.path.join(folder, name) for name in os.listdir(folder)]
         if len(built) != 1:  # Numba puts one folder per source folder
             out(f"jitnet compile --portable: expected one cache folder, found {built}")
