@@ -210,7 +210,11 @@ def fill_caches(dtypes, out=print, environment=None):
         out("jitnet compile: caching is off (JITNET_CACHE=0), nothing to fill")
         return 2
     import time
+
+    from .kernels import _portable
     start = time.perf_counter()
+    # The shipped x86-64-v3 kernels serve the children: they load, not compile.
+    shipped = environment is None and _portable.usable()
     # One process per dtype; each takes a helper when there is a core for it.
     helper = 2 * len(dtypes) <= (os.cpu_count() or 1)
     children = {dtype: start_python(f"from jitnet._compile_layers import fill_cache;"
@@ -224,7 +228,7 @@ def fill_caches(dtypes, out=print, environment=None):
             status = 1
         out(f"  {dtype}: {'done' if code == 0 else f'failed ({code})'}"
             f" after {time.perf_counter() - start:.1f} s")
-    if status == 0:
+    if status == 0 and not shipped:
         # Those processes saved overloads of the same kernels at once, and
         # Numba's index can then lose an entry or name another signature's
         # file (see kernels/_portable.compiled_for). One process going over
@@ -238,8 +242,7 @@ def fill_caches(dtypes, out=print, environment=None):
             f" after {time.perf_counter() - start:.1f} s")
     folder = (environment or os.environ).get("NUMBA_CACHE_DIR") or "next to the kernels"
     out(f"jitnet compile: {'cache filled' if status == 0 else 'failed'} ({folder})")
-    from .kernels import _portable
-    if environment is None and _portable.usable():
+    if shipped:
         out("  (the x86-64-v3 kernels shipped with jitnet serve this machine: what they"
             " hold was loaded, not compiled; JITNET_PORTABLE_CACHE=0 compiles it all)")
     return status
