@@ -1,4 +1,5 @@
 """The public surface: names, the book protocol, input handling and errors."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -57,6 +58,32 @@ def test_the_reference_and_workloads_load_no_numba():
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "False []"
+
+
+@pytest.mark.parametrize("setting, user_disabled", [("1", False), ("1", True),
+                                                    ("0", False)])
+def test_importing_the_kernels_freezes_what_exists_and_restores_the_collector(
+        setting, user_disabled):
+    """The kernels' import leaves Numba's objects to ``gc.freeze`` (see
+    kernels/__init__.py), collects again only if it was collecting, and
+    ``JITNET_GC_FREEZE=0`` leaves the collector alone. A cycle made after the
+    import is still collected."""
+    script = ("import gc, weakref\n"
+              f"if {user_disabled}: gc.disable()\n"
+              "import jitnet.kernels\n"
+              "frozen, enabled = gc.get_freeze_count(), gc.isenabled()\n"
+              "class Node: pass\n"
+              "a, b = Node(), Node(); a.other, b.other = b, a\n"
+              "alive = weakref.ref(a); del a, b; gc.collect()\n"
+              "print(frozen, enabled, alive() is None)")
+    env = {**os.environ, "JITNET_GC_FREEZE": setting}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    frozen, enabled, collected = done.stdout.split()
+    assert (int(frozen) > 10_000) == (setting == "1")
+    assert enabled == str(not user_disabled)
+    assert collected == "True"
 
 
 def test_seed_repeats_weights_and_dropout_masks():
