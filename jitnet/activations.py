@@ -30,7 +30,7 @@ class _Activation:
         # first, and malloc reuses its memory (the other order doubled chapter
         # 15's epoch with fresh pages: 143 page faults an epoch against 9).
         self.inputs = x
-        self.output = MADE[0] = out = np.empty_like(x)
+        self.output = MADE[0] = out = np.empty(x.shape, x.dtype)
         return x, out
 
     def _backward_input(self, dvalues):
@@ -41,7 +41,7 @@ class _Activation:
             where = self._backward_name  # (outputs of other than two dimensions too)
             d = as_float_array(d, where, "dvalues", dtype=ref.dtype, ndim=None)
             check_same_shape(where, "dvalues", d, "the forward output", ref)
-        self.dinputs = MADE[0] = out = np.empty_like(d)
+        self.dinputs = MADE[0] = out = np.empty(d.shape, d.dtype)
         return d, out
 
 

@@ -145,7 +145,7 @@ class Dense:
         # Gradient buffers are reused from step to step (as PyTorch's .grad);
         # copy them if you keep them across steps.
         dw, db = self._gradient_buffers(w, b)
-        self.dinputs = MADE[0] = dx = np.empty_like(x)
+        self.dinputs = MADE[0] = dx = np.empty(x.shape, x.dtype)
         K.dense_backward(x, w, b, d, self.weight_regularizer_l1,
                          self.weight_regularizer_l2, self.bias_regularizer_l1,
                          self.bias_regularizer_l2, dw, db, dx, True)
@@ -223,8 +223,8 @@ class Dropout:
         if not training:
             self.output = x.copy()
             return
-        self.binary_mask = np.empty_like(x)
-        self.output = np.empty_like(x)
+        self.binary_mask = np.empty(x.shape, x.dtype)
+        self.output = np.empty(x.shape, x.dtype)
         K.dropout_forward(x, self.rate, self.binary_mask, self.output)
 
     def backward(self, dvalues):
@@ -233,7 +233,7 @@ class Dropout:
                            dtype=self.binary_mask.dtype, ndim=None)
         check_same_shape("Dropout.backward", "dvalues", d, "binary_mask",
                          self.binary_mask)
-        self.dinputs = np.empty_like(d)
+        self.dinputs = np.empty(d.shape, d.dtype)
         K.dropout_backward(d, self.binary_mask, self.dinputs)
 
 

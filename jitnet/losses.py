@@ -118,7 +118,7 @@ class CategoricalCrossentropy(Loss):
         d = dvalues if is_float_batch(dvalues) else as_float_array(
             dvalues, self._backward_name, "dvalues")
         y = as_class_labels(y_true, self._backward_name, *d.shape, d.dtype)
-        self.dinputs = MADE[0] = out = np.empty_like(d)
+        self.dinputs = MADE[0] = out = np.empty(d.shape, d.dtype)
         kernel = K.cce_backward_sparse if y.ndim == 1 else K.cce_backward_onehot
         kernel(d, y, out)
 
@@ -146,7 +146,7 @@ class _ElementwiseLoss(Loss):
         where = self._backward_name
         d = dvalues if is_float_batch(dvalues) else as_float_array(dvalues, where, "dvalues")
         y = as_targets(y_true, where, d)
-        self.dinputs = MADE[0] = out = np.empty_like(d)
+        self.dinputs = MADE[0] = out = np.empty(d.shape, d.dtype)
         type(self)._backward_kernel(d, y, out)
 
 
@@ -210,7 +210,7 @@ class SoftmaxCategoricalCrossentropy:
     def backward(self, dvalues, y_true):
         where = "SoftmaxCategoricalCrossentropy.backward"
         d = dvalues if is_float_batch(dvalues) else as_float_array(dvalues, where, "dvalues")
-        out = np.empty_like(d)
+        out = np.empty(d.shape, d.dtype)
         n, k = d.shape
         if is_label_batch(y_true, n):  # the book's labels: check and gradient in one call
             low, high = K.softmax_cce_backward_sparse_checked(d, y_true, out)
