@@ -13,15 +13,17 @@ import sys as _sys
 # Importing Numba creates about 70,000 objects that live as long as the
 # process. The collector would walk them in every full collection: over 100
 # collections during the import itself, and those of interpreter shut-down
-# (0.12-0.2 s of a 0.9 s chapter-9 script here). So we collect what
-# is garbage already, pause the collector while they are made, then freeze
+# (0.12-0.2 s of a 0.9 s chapter-9 script here). So we collect what is
+# garbage already, pause the collector while they are made, then freeze
 # everything that exists (gc.freeze: later collections skip it; reference
 # counting still frees it). The price: an object that exists at this import
 # and later becomes garbage in a reference cycle is never collected. Scripts
-# import first, so it is skipped in interactive sessions (a REPL, IPython, Jupyter), where objects made earlier
-# may be large; JITNET_GC_FREEZE=0 skips it everywhere.
+# import first; interactive sessions (a REPL, python -i, IPython, Jupyter)
+# may hold large objects by then, so they are skipped, and
+# JITNET_GC_FREEZE=0 skips it everywhere.
 _FREEZE = (_os.environ.get("JITNET_GC_FREEZE", "1").strip() != "0"
-           and not hasattr(_sys, "ps1") and "IPython" not in _sys.modules)
+           and not (hasattr(_sys, "ps1") or _sys.flags.interactive
+                    or "IPython" in _sys.modules))
 _collecting = _gc.isenabled()
 if _FREEZE:
     _gc.collect()

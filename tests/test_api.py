@@ -60,15 +60,18 @@ def test_the_reference_and_workloads_load_no_numba():
     assert done.stdout.strip() == "False []"
 
 
-@pytest.mark.parametrize("setting, user_disabled", [("1", False), ("1", True),
-                                                    ("0", False)])
+@pytest.mark.parametrize("setting, user_disabled, session", [
+    ("1", False, ""), ("1", True, ""), ("0", False, ""),
+    ("1", False, "import sys; sys.ps1 = '>>> '"),  # a REPL
+    ("1", False, "import sys, types; sys.modules['IPython'] = types.ModuleType('IPython')"),
+])
 def test_importing_the_kernels_freezes_what_exists_and_restores_the_collector(
-        setting, user_disabled):
+        setting, user_disabled, session):
     """The kernels' import leaves Numba's objects to ``gc.freeze`` (see
     kernels/__init__.py), collects again only if it was collecting, and
-    ``JITNET_GC_FREEZE=0`` leaves the collector alone. A cycle made after the
-    import is still collected."""
-    script = ("import gc, weakref\n"
+    leaves the collector alone with ``JITNET_GC_FREEZE=0`` or in an
+    interactive session. A cycle made after the import is still collected."""
+    script = (f"import gc, weakref\n{session}\n"
               f"if {user_disabled}: gc.disable()\n"
               "import jitnet.kernels\n"
               "frozen, enabled = gc.get_freeze_count(), gc.isenabled()\n"
@@ -81,7 +84,7 @@ def test_importing_the_kernels_freezes_what_exists_and_restores_the_collector(
                           text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     frozen, enabled, collected = done.stdout.split()
-    assert (int(frozen) > 10_000) == (setting == "1")
+    assert (int(frozen) > 10_000) == (setting == "1" and not session)
     assert enabled == str(not user_disabled)
     assert collected == "True"
 
