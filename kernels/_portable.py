@@ -115,10 +115,13 @@ def compiled_for(loaded, sig):
     float64 arrays, or fail to unbox them. Such an entry is treated as a
     miss (the overload compiles, and its save mends the entry).
     """
-    if loaded is None:
-        return True
-    wanted = getattr(sig, "args", sig)
-    return tuple(loaded.signature.args) == tuple(wanted)
+    return loaded is None or _same_arguments(loaded.signature, sig)
+
+
+def _same_arguments(signature, sig):
+    """True if ``signature`` (Numba's, of compiled code) takes the argument
+    types ``sig`` (a tuple of Numba types, or a signature)."""
+    return tuple(signature.args) == tuple(getattr(sig, "args", sig))
 
 
 def mismatched_entries(folder, stamp):
@@ -138,7 +141,7 @@ def mismatched_entries(folder, stamp):
         for key, data_name in index._load_index().items():
             data = index._load_data(data_name)  # the build's own files
             signature = next(item for item in data if hasattr(item, "return_type"))
-            if tuple(signature.args) != tuple(getattr(key[0], "args", key[0])):
+            if not _same_arguments(signature, key[0]):
                 wrong.append(f"{data_name}: {key[0]}")
     return wrong
 

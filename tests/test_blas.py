@@ -103,4 +103,3 @@ def test_select_refuses_a_library_it_cannot_find(monkeypatch):
     assert blas.select() == "scipy"
     monkeypatch.undo()
     assert blas.select() == blas.CHOSEN
-
