@@ -23,7 +23,7 @@ def main(argv=None):
                         " in a Docker build, or before a Dask cluster starts)")
     compile_.add_argument("--dtype", choices=["float32", "float64", "both"], default="both")
     compile_.add_argument("--portable", action="store_true",
-                          help="maintainers: rebuild the x86-64-v3 cache shipped in"
+                          help="maintainers: rebuild the x86-64-v3/v4 cache shipped in"
                                " jitnet/kernels/portable_cache (both dtypes)")
     args = parser.parse_args(argv)
     if args.command == "demo":

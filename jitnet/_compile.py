@@ -213,7 +213,7 @@ def fill_caches(dtypes, out=print, environment=None):
 
     from .kernels import _portable
     start = time.perf_counter()
-    # The shipped x86-64-v3 kernels serve the children: they load, not compile.
+    # The shipped kernels serve the children: they load, not compile.
     shipped = environment is None and _portable.usable()
     # One process per dtype; each takes a helper when there is a core for it.
     helper = 2 * len(dtypes) <= (os.cpu_count() or 1)
@@ -243,16 +243,19 @@ def fill_caches(dtypes, out=print, environment=None):
     folder = (environment or os.environ).get("NUMBA_CACHE_DIR") or "next to the kernels"
     out(f"jitnet compile: {'cache filled' if status == 0 else 'failed'} ({folder})")
     if shipped:
-        out("  (the x86-64-v3 kernels shipped with jitnet serve this machine: what they"
-            " hold was loaded, not compiled; JITNET_PORTABLE_CACHE=0 compiles it all)")
+        out(f"  (the {'/'.join(_portable.host_levels())} kernels shipped with jitnet"
+            " serve this machine: what they hold was loaded, not compiled;"
+            " JITNET_PORTABLE_CACHE=0 compiles it all)")
     return status
 
 
 def fill_portable_cache(out=print):
     """``python -m jitnet compile --portable``: rebuild ``kernels/portable_cache``.
 
-    Compiles every kernel for both dtypes for :data:`kernels._portable.PORTABLE_CPU`
-    into an empty folder, then replaces the shipped cache with it and its
+    Compiles every kernel for both dtypes for each level of
+    :data:`kernels._portable.LEVELS` into one empty folder, a level after the
+    other (their entries share each kernel's index, which processes saving at
+    once can garble), then replaces the shipped cache with it and its
     manifest (see :mod:`jitnet.kernels._portable`). For maintainers, after a
     change to any kernel; the tests check that the shipped cache is current.
     """
@@ -262,10 +265,12 @@ def fill_portable_cache(out=print):
 
     from .kernels import _jit, _portable
     with tempfile.TemporaryDirectory() as folder:
-        environment = {**_portable.BUILD_ENVIRONMENT, "NUMBA_CACHE_DIR": folder}
-        status = fill_caches(["float32", "float64"], out, environment=environment)
-        if status != 0:
-            return status
+        for level in _portable.LEVELS:
+            out(f"jitnet compile --portable: {level}")
+            environment = {**_portable.build_environment(level), "NUMBA_CACHE_DIR": folder}
+            status = fill_caches(["float32", "float64"], out, environment=environment)
+            if status != 0:
+                return status
         built = [os.path.join(folder, name) for name in os.listdir(folder)]
         if len(built) != 1:  # Numba puts one folder per source folder
             out(f"jitnet compile --portable: expected one cache folder, found {built}")

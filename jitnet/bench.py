@@ -209,7 +209,7 @@ def measure(quick=False, repeat=5, cold=True, out=print, workloads=True, chapter
             if _portable.usable():  # this machine loads the shipped kernels
                 with tempfile.TemporaryDirectory() as cache:
                     shipped.append(_child(_FIRST_EPOCH, {"NUMBA_CACHE_DIR": cache})[0])
-        row("start-up, fresh machine (shipped x86-64-v3 kernels, empty cache):"
+        row("start-up, fresh machine (shipped kernels, empty cache):"
             " import + first epoch", "s", None,
             statistics.median(shipped) if shipped else None, target="<= 8 s")
         row("start-up, nothing shipped or cached (JITNET_PORTABLE_CACHE=0):"

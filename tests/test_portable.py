@@ -1,4 +1,4 @@
-"""The shipped x86-64-v3 kernels (``kernels/_portable.py``): current, used, never stale."""
+"""The shipped x86-64-v3/v4 kernels (``kernels/_portable.py``): current, used, never stale."""
 import json
 import os
 import pathlib
@@ -51,9 +51,14 @@ def test_the_shipped_cache_is_current():
     for path in indexes:
         version, (stamp, overloads) = _index(path)
         assert (version, stamp) == (manifest["facts"]["numba"], _jit.STAMP), path.name
-        for (_, magic, _), data_name in overloads.items():
-            assert magic[1:] == (_portable.PORTABLE_CPU, ""), path.name
+        # Every signature at every level, and nothing else.
+        signatures = {level: set() for level in _portable.LEVELS}
+        for (sig, magic, _), data_name in overloads.items():
+            assert magic[1:] in {(level, "") for level in _portable.LEVELS}, path.name
+            signatures[magic[1]].add(sig)
             assert (FOLDER / data_name).is_file()
+        assert all(sigs == signatures[_portable.PORTABLE_CPU]
+                   for sigs in signatures.values()), path.name
     # Every entry names a file of its own signature's code.
     assert _portable.mismatched_entries(str(FOLDER), _jit.STAMP) == []
 
@@ -94,13 +99,51 @@ def test_usable_only_on_a_host_with_every_feature(monkeypatch):
     host = dict(ll.get_host_cpu_features())
     monkeypatch.setattr(ll, "get_host_cpu_features", lambda: host)
     if not all(host.get(name) for name in _portable.PORTABLE_FEATURES):
-        assert not _portable.usable()
+        assert not _portable.usable() and _portable.host_levels() == ()
         return
     assert _portable.usable() == (_manifest()["facts"] == _portable.build_facts()
                                   and _manifest()["stamp"] == _jit.STAMP)
     for missing in ("avx2", "fma", "movbe"):
         monkeypatch.setattr(ll, "get_host_cpu_features", lambda m=missing: {**host, m: False})
-        assert not _portable.usable()
+        assert not _portable.usable() and _portable.host_levels() == ()
+
+
+def test_the_best_level_the_host_has_comes_first(monkeypatch):
+    import llvmlite.binding as ll
+
+    v3, v4 = _portable.LEVELS
+    everything = {name: True for features in _portable.LEVELS.values() for name in features}
+    monkeypatch.setattr(ll, "get_host_cpu_features", lambda: everything)
+    assert _portable.host_levels() == (v4, v3)
+    for missing in ("avx512f", "avx512bw", "avx512vl"):  # a Zen 3, or an Intel laptop
+        monkeypatch.setattr(ll, "get_host_cpu_features",
+                            lambda m=missing: {**everything, m: False})
+        assert _portable.host_levels() == (v3,)
+
+
+@pytest.mark.skipif(not _portable.usable(),
+                    reason="the shipped kernels are off or do not fit this machine")
+def test_each_level_loads_the_code_built_for_it(tmp_path):
+    """The shipped index holds a kernel once per level; the cache class tries
+    the levels it is given in order, and says which one served."""
+    import numpy as np
+    from numba.core.caching import IndexDataCacheFile
+    from numba.core.registry import cpu_target
+
+    from jitnet.kernels import all_finite
+    all_finite(np.ones((1, 1), np.float32))
+    sig = next(iter(all_finite.overloads))
+    for levels, served in [*[((level,), [level]) for level in _portable.host_levels()],
+                           ((_portable.PORTABLE_CPU, "x86-64-v9"), [_portable.PORTABLE_CPU]),
+                           (("x86-64-v9",), [])]:
+        cache = _portable.cache_class(levels)(all_finite.py_func)
+        # This machine's own cache, empty: only the shipped files can serve.
+        cache._cache_file = IndexDataCacheFile(
+            cache_path=str(tmp_path), filename_base=cache._impl.filename_base,
+            source_stamp=_jit.STAMP)
+        loaded = cache._load_overload(sig, cpu_target.target_context)
+        assert (loaded is not None) == bool(served)
+        assert cache.loaded_levels == served
 
 
 def test_other_versions_do_not_use_it(monkeypatch):
@@ -170,18 +213,21 @@ def test_an_index_entry_naming_another_signatures_code_is_a_miss(tmp_path, monke
     """Two processes saving one kernel's overloads at once can leave Numba's
     index pointing float32 at float64 code: that entry compiles instead of
     running the wrong code (or failing to unbox), in the shipped files as in
-    a user's cache. Here the shipped index's two ``all_finite`` entries are
-    swapped."""
+    a user's cache. Here the shipped index's ``all_finite`` entries for float32
+    and float64 are swapped, at every level."""
     monkeypatch.delenv("JITNET_PORTABLE_CACHE", raising=False)
     site, kernels = _copied_package(tmp_path)
     (path,) = (kernels / "portable_cache").glob("checks.all_finite-*.nbi")
     version, (stamp, overloads) = _index(path)
-    assert len(overloads) == 2  # float32 and float64
-    (k1, d1), (k2, d2) = overloads.items()
+    assert len(overloads) == 2 * len(_portable.LEVELS)  # float32 and float64 at each
+    swapped = {}
+    for level in _portable.LEVELS:
+        (k1, d1), (k2, d2) = [(k, d) for k, d in overloads.items() if k[1][1] == level]
+        swapped.update({k1: d2, k2: d1})
     with open(path, "wb") as f:
         pickle.dump(version, f, protocol=-1)
-        f.write(pickle.dumps((stamp, {k1: d2, k2: d1}), protocol=-1))
-    assert len(_portable.mismatched_entries(str(path.parent), _jit.STAMP)) == 2
+        f.write(pickle.dumps((stamp, swapped), protocol=-1))
+    assert len(_portable.mismatched_entries(str(path.parent), _jit.STAMP)) == len(overloads)
     cache = tmp_path / "cache"
     (result,) = _run(ONE_KERNEL, cwd=tmp_path, PYTHONPATH=str(site),
                      NUMBA_CACHE_DIR=str(cache))
