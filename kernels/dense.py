@@ -151,6 +151,33 @@ def _padded(row, j, n_out):
 
 
 @jit_inline
+def _few_inputs_forward(inputs, weights, biases, output):
+    """``output = inputs @ weights + biases`` for one or two inputs (the first
+    layer of the book's spiral and sine data), in one pass over the output.
+
+    The output is indexed as one flat array rather than through a row view
+    per sample: LLVM's set-up of each row's vectorised loop then costs less,
+    which matters when rows are short. x86-64-v3 code on a Zen 4, float32:
+    300x2 @ 2x64 2.2 us against 4.1 us per row view; 1000x1 @ 1x64 5.8
+    against 8.4; 3000x2 @ 2x512 120 against 135.
+    """
+    n, n_in = inputs.shape
+    n_out = output.shape[1]
+    flat, b, w0 = output.ravel(), biases[0], weights[0]
+    if n_in == 2:
+        w1 = weights[1]
+        for i in range(n):
+            a0, a1, start = inputs[i, 0], inputs[i, 1], i * n_out
+            for j in range(n_out):
+                flat[start + j] = b[j] + a0 * w0[j] + a1 * w1[j]
+    else:
+        for i in range(n):
+            a0, start = inputs[i, 0], i * n_out
+            for j in range(n_out):
+                flat[start + j] = b[j] + a0 * w0[j]
+
+
+@jit_inline
 def _narrow_forward(inputs, wt, biases, output):
     """``output = inputs @ wt[:n_out].T + biases`` for few outputs.
 
@@ -285,20 +312,18 @@ def dense_forward(inputs, weights, biases, output):
         for i in range(n):
             for j in range(n_out):
                 output[i, j] += biases[0, j]
+    elif _wide(n_in, n_out) and n_in <= 2:
+        _few_inputs_forward(inputs, weights, biases, output)
     elif _wide(n_in, n_out):
         for i in range(n):
             # Row updates, two inputs per pass: half the stores of one input
-            # per pass (300x2 @ 2x64: 3.1 us against 6.3 us).
+            # per pass (300x2 @ 2x64, before _few_inputs_forward: 3.1 us
+            # against 6.3 us).
             row, x = output[i], inputs[i]
-            k = 0
-            if n_in >= 2:
-                a0, a1, w0, w1 = x[0], x[1], weights[0], weights[1]
-                for j in range(n_out):
-                    row[j] = biases[0, j] + a0 * w0[j] + a1 * w1[j]
-                k = 2
-            else:
-                for j in range(n_out):
-                    row[j] = biases[0, j]
+            a0, a1, w0, w1 = x[0], x[1], weights[0], weights[1]
+            for j in range(n_out):
+                row[j] = biases[0, j] + a0 * w0[j] + a1 * w1[j]
+            k = 2
             while k + 2 <= n_in:
                 a0, a1, w0, w1 = x[k], x[k + 1], weights[k], weights[k + 1]
                 for j in range(n_out):
