@@ -61,9 +61,6 @@ LEVELS = {
                                  "avx512vl"),
 }
 
-#: The features of :data:`PORTABLE_CPU`, which the host must have for any shipped code.
-PORTABLE_FEATURES = LEVELS[PORTABLE_CPU]
-
 #: Where the shipped cache lives (inside the installed package).
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "portable_cache")
 MANIFEST = "manifest.json"
@@ -111,16 +108,22 @@ def _manifest():
         return None
 
 
-def usable():
-    """True when the shipped cache may serve this process (see the module's text)."""
+def shipped_levels():
+    """The levels whose shipped code may serve this process, best first; empty
+    when none may (see the module's text)."""
     if os.environ.get("JITNET_PORTABLE_CACHE", "1").strip() == "0":
-        return False
+        return ()
     from ._jit import STAMP  # defined before _jit imports this module
     manifest = _manifest()
     if not isinstance(manifest, dict) or manifest.get("facts") != build_facts() \
-            or manifest.get("stamp") != STAMP:
-        return False
-    return _numba_defaults() and PORTABLE_CPU in host_levels()
+            or manifest.get("stamp") != STAMP or not _numba_defaults():
+        return ()
+    return host_levels()  # each level has every feature of the ones below it
+
+
+def usable():
+    """True when the shipped cache may serve this process (see the module's text)."""
+    return bool(shipped_levels())
 
 
 def compiled_for(loaded, sig):
@@ -262,7 +265,7 @@ def cache_class(shipped):
     return PortableCache
 
 
-_CLASS = cache_class(shipped=host_levels() if usable() else ())
+_CLASS = cache_class(shipped=shipped_levels())
 
 
 def attach(dispatcher):

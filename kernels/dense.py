@@ -178,6 +178,32 @@ def _few_inputs_forward(inputs, weights, biases, output):
 
 
 @jit_inline
+def _row_updates_forward(inputs, weights, biases, output):
+    """``output = inputs @ weights + biases`` for three inputs or more, by row
+    updates, two inputs per pass: half the stores of one input per pass
+    (300x2 @ 2x64, before :func:`_few_inputs_forward`: 3.1 us against 6.3 us).
+    """
+    n, n_in = inputs.shape
+    n_out = output.shape[1]
+    for i in range(n):
+        row, x = output[i], inputs[i]
+        a0, a1, w0, w1 = x[0], x[1], weights[0], weights[1]
+        for j in range(n_out):
+            row[j] = biases[0, j] + a0 * w0[j] + a1 * w1[j]
+        k = 2
+        while k + 2 <= n_in:
+            a0, a1, w0, w1 = x[k], x[k + 1], weights[k], weights[k + 1]
+            for j in range(n_out):
+                row[j] += a0 * w0[j] + a1 * w1[j]
+            k += 2
+        while k < n_in:
+            a0, w0 = x[k], weights[k]
+            for j in range(n_out):
+                row[j] += a0 * w0[j]
+            k += 1
+
+
+@jit_inline
 def _narrow_forward(inputs, wt, biases, output):
     """``output = inputs @ wt[:n_out].T + biases`` for few outputs.
 
@@ -306,36 +332,17 @@ def dense_forward(inputs, weights, biases, output):
     """
     n, n_in = inputs.shape
     n_out = weights.shape[1]
-    zero = inputs.dtype.type(0)  # keeps float32 sums in float32 (SIMD width)
     if _use_blas(n, n_in, n_out):
         gemm(inputs, False, weights, False, output)
         for i in range(n):
             for j in range(n_out):
                 output[i, j] += biases[0, j]
-    elif _wide(n_in, n_out) and n_in <= 2:
-        _few_inputs_forward(inputs, weights, biases, output)
-    elif _wide(n_in, n_out):
-        for i in range(n):
-            # Row updates, two inputs per pass: half the stores of one input
-            # per pass (300x2 @ 2x64, before _few_inputs_forward: 3.1 us
-            # against 6.3 us).
-            row, x = output[i], inputs[i]
-            a0, a1, w0, w1 = x[0], x[1], weights[0], weights[1]
-            for j in range(n_out):
-                row[j] = biases[0, j] + a0 * w0[j] + a1 * w1[j]
-            k = 2
-            while k + 2 <= n_in:
-                a0, a1, w0, w1 = x[k], x[k + 1], weights[k], weights[k + 1]
-                for j in range(n_out):
-                    row[j] += a0 * w0[j] + a1 * w1[j]
-                k += 2
-            while k < n_in:
-                a0, w0 = x[k], weights[k]
-                for j in range(n_out):
-                    row[j] += a0 * w0[j]
-                k += 1
-    else:
+    elif not _wide(n_in, n_out):
         _narrow_forward(inputs, _padded_transpose(weights), biases, output)
+    elif n_in <= 2:
+        _few_inputs_forward(inputs, weights, biases, output)
+    else:
+        _row_updates_forward(inputs, weights, biases, output)
 
 
 @jit

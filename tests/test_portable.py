@@ -98,7 +98,7 @@ def test_usable_only_on_a_host_with_every_feature(monkeypatch):
     monkeypatch.delenv("JITNET_PORTABLE_CACHE", raising=False)
     host = dict(ll.get_host_cpu_features())
     monkeypatch.setattr(ll, "get_host_cpu_features", lambda: host)
-    if not all(host.get(name) for name in _portable.PORTABLE_FEATURES):
+    if not all(host.get(name) for name in _portable.LEVELS[_portable.PORTABLE_CPU]):
         assert not _portable.usable() and _portable.host_levels() == ()
         return
     assert _portable.usable() == (_manifest()["facts"] == _portable.build_facts()
