@@ -80,7 +80,7 @@ def plan(dtype):
         (L.mae_backward, (a2, a2, a2)),
         (A.copy_values, (a1, a1)), (A.copy_values, (a2, a2)), (A.linear_forward, (a2, a2)),
         (A.relu_forward, (a2, a2)), (A.sigmoid_forward, (a2, a2)),
-        (A.softmax_forward, (a2, a2)), (D.dense_forward, (a2, a2, a2, a2)),
+        (A.softmax_forward, (a2, a2)), (D.dense_forward, (a2, a2, a2, a2, b)),
         (R.dropout_forward, (a2, d, a2, a2)), (R.relu_dropout_forward, (a2, d)),
         (L.cce_forward_sparse, (a2, i1, a1)),
         (L.cce_forward_onehot, (a2, a2, a1)), (L.bce_forward, (a2, a2, a1)),

@@ -123,7 +123,7 @@ class Dense:
                 f" the layer's weights {ws} expect {ws[0]} features")
         self.inputs = x
         self.output = MADE[0] = out = np.empty((xs[0], ws[1]), w.dtype)
-        K.dense_forward(x, w, b, out)
+        K.dense_forward(x, w, b, out, False)
 
     def backward(self, dvalues):
         """Set ``dweights``, ``dbiases`` (regularisation included) and ``dinputs``."""

@@ -11,14 +11,17 @@ dtype, as ``np.clip`` does in the book, so ``log`` never sees 0.
 """
 import numpy as np
 
-from ._jit import jit, jit_dividing
+from ._jit import jit, jit_dividing, jit_inline
 from .activations import softmax_forward
 from .checks import label_bounds
 from .vecmath import log_normal_f32
 
 
-@jit
+@jit_inline
 def _clip(p, lo, hi):
+    """``min(max(p, lo), hi)`` (NaN stays NaN). Inlined: compiled on its own,
+    the signatures it got depended on which callers a build compiled rather
+    than loaded, and the shipped cache's levels then differed."""
     return lo if p < lo else (hi if p > hi else p)
 
 

@@ -49,7 +49,7 @@ def test_dense_forward(seed, n, n_in, n_out, dtype):
     x, w = rand(seed, (n, n_in), dtype), rand(seed + 1, (n_in, n_out), dtype)
     b = rand(seed + 2, (1, n_out), dtype)
     out = np.empty((n, n_out), dtype)
-    K.dense_forward(x, w, b, out)
+    K.dense_forward(x, w, b, out, False)
     ref = _ref_dense(w, b)
     ref.forward(x)
     assert_close(out, ref.output, dtype)
@@ -102,7 +102,7 @@ def _check_dense_and_relu_mask(n, n_in, n_out, dtype, scale=1.0):
     b, dv = rand(2, (1, n_out), dtype), rand(3, (n, n_out), dtype)
     out, dw, db, dx = (np.empty((n, n_out), dtype), np.empty_like(w),
                        np.empty_like(b), np.empty_like(x))
-    K.dense_forward(x, w, b, out)
+    K.dense_forward(x, w, b, out, False)
     K.dense_backward(x, w, b, dv, 1e-4, 5e-4, 0., 5e-4, dw, db, dx, True)
     ref = _ref_dense(w, b, 1e-4, 5e-4, 0., 5e-4)
     ref.forward(x)
@@ -155,7 +155,7 @@ def test_dense_narrow_groups(n, n_out, dtype):
     ref = _ref_dense(w, b, 0., 5e-4, 0., 5e-4)
     ref.forward(x)
     ref.backward(dv)
-    K.dense_forward(x, w, b, out)
+    K.dense_forward(x, w, b, out, False)
     assert_close(out, ref.output, dtype)
     K.dense_backward(x, w, b, dv, 0., 5e-4, 0., 5e-4, dw, db, dx, True)
     assert_close(dw, ref.dweights, dtype)
@@ -163,6 +163,33 @@ def test_dense_narrow_groups(n, n_out, dtype):
     assert_close(dx, ref.dinputs, dtype)
     K.relu_dense_backward(x, w, b, dv, 0., 5e-4, 0., 5e-4, dw, db, dx)
     assert_close(dx, ref.dinputs * (x > 0), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, n_in, n_out", [
+    (7, 20, 3), (7, 20, 5), (1, 20, 1),  # narrow: groups of three, leftovers
+    (9, 2, 64), (9, 1, 64), (1, 2, 17),  # one or two inputs
+    (9, 5, 40), (4, 3, 16),  # row updates, odd and even input counts
+    (128, 128, 128),  # BLAS
+    (600, 2, 1024), (600, 1024, 3),  # over the BLAS size, under its width
+])
+def test_dense_forward_with_relu_matches_two_passes(n, n_in, n_out, dtype):
+    """dense_forward with relu=True (the Model's Dense + ReLU) gives the bits
+    of dense_forward then relu_forward, on every path; NaN becomes 0 as
+    relu_forward makes it."""
+    x, w = rand(n, (n, n_in), dtype), rand(n + 1, (n_in, n_out), dtype)
+    b = rand(n + 2, (1, n_out), dtype)
+    x[0, 0] = np.nan  # a NaN output in every column (n_in >= 1)
+    separate, pre = np.empty((n, n_out), dtype), np.empty((n, n_out), dtype)
+    K.dense_forward(x, w, b, pre, False)
+    K.relu_forward(pre, separate)
+    fused = np.full((n, n_out), 7, dtype)
+    K.dense_forward(x, w, b, fused, True)
+    np.testing.assert_array_equal(fused, separate)
+    assert np.all(fused[0] == 0) and np.all(np.isnan(pre[0]))
+    unfused = np.full((n, n_out), 7, dtype)
+    K.dense_forward(x, w, b, unfused, False)
+    np.testing.assert_array_equal(unfused, pre)
 
 
 def test_dense_backward_can_skip_dinputs():
