@@ -159,6 +159,20 @@ def test_compiled_path_equals_the_per_layer_path(dtype):
     assert_same_parameters(model, dense, dtype)
 
 
+@pytest.mark.parametrize("dropout", [0.0, 0.2])
+def test_predict_equals_the_layers_run_one_by_one(dropout):
+    """The program's forward runs each Dense + ReLU as one pass (a ReLU before
+    a dropout too, outside training): its predictions are the layers' own."""
+    X, y = task_data("categorical")
+    model = build(0, "categorical", "adam", dropout=dropout)
+    model.train(X, y, epochs=3, batch_size=64, verbose=False)
+    out = X
+    for layer in model.layers:
+        layer.forward(out, training=False)
+        out = layer.output
+    np.testing.assert_allclose(model.predict(X, batch_size=50), out, rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch, lead", [(64, False), (256, False), (64, True)])
 def test_relu_dropout_chains_equal_the_per_layer_path(batch, lead, dtype):
