@@ -151,6 +151,14 @@ def _padded(row, j, n_out):
 
 
 @jit_inline
+def _relu_if(relu, v, zero):
+    """``max(0, v)`` as ``relu_forward`` computes it (NaN gives 0) when
+    ``relu``, else ``v``: the forward's fused ReLU, one select with the flag
+    in its condition, so a loop serves both settings."""
+    return v if (v > zero or not relu) else zero
+
+
+@jit_inline
 def _few_inputs_forward(inputs, weights, biases, output, relu):
     """``output = inputs @ weights + biases`` for one or two inputs (the first
     layer of the book's spiral and sine data), in one pass over the output;
@@ -166,21 +174,19 @@ def _few_inputs_forward(inputs, weights, biases, output, relu):
     n_out = output.shape[1]
     flat, b, w0 = output.ravel(), biases[0], weights[0]
     zero = output.dtype.type(0)
-    # The ReLU is a select whose condition includes the flag, one loop for
-    # both settings: less code for every caller's module to optimise.
+    # One loop for both settings of the flag (_relu_if): less code for every
+    # caller's module to optimise.
     if n_in == 2:
         w1 = weights[1]
         for i in range(n):
             a0, a1, start = inputs[i, 0], inputs[i, 1], i * n_out
             for j in range(n_out):
-                v = b[j] + a0 * w0[j] + a1 * w1[j]
-                flat[start + j] = v if (v > zero or not relu) else zero
+                flat[start + j] = _relu_if(relu, b[j] + a0 * w0[j] + a1 * w1[j], zero)
     else:
         for i in range(n):
             a0, start = inputs[i, 0], i * n_out
             for j in range(n_out):
-                v = b[j] + a0 * w0[j]
-                flat[start + j] = v if (v > zero or not relu) else zero
+                flat[start + j] = _relu_if(relu, b[j] + a0 * w0[j], zero)
 
 
 @jit_inline
@@ -209,10 +215,9 @@ def _row_updates_forward(inputs, weights, biases, output, relu):
             for j in range(n_out):
                 row[j] += a0 * w0[j]
             k += 1
-        if relu:
+        if relu:  # (a pass, so only when asked)
             for j in range(n_out):
-                v = row[j]
-                row[j] = v if v > zero else zero
+                row[j] = _relu_if(True, row[j], zero)
 
 
 @jit_inline
@@ -241,12 +246,9 @@ def _narrow_forward(inputs, wt, biases, output, relu):
                 a0 += v * w0[k]
                 a1 += v * w1[k]
                 a2 += v * w2[k]
-            a0, a1, a2 = a0 + c0, a1 + c1, a2 + c2
-            if relu:
-                a0 = a0 if a0 > zero else zero
-                a1 = a1 if a1 > zero else zero
-                a2 = a2 if a2 > zero else zero
-            output[i, g], output[i, g + 1], output[i, g + 2] = a0, a1, a2
+            output[i, g] = _relu_if(relu, a0 + c0, zero)
+            output[i, g + 1] = _relu_if(relu, a1 + c1, zero)
+            output[i, g + 2] = _relu_if(relu, a2 + c2, zero)
     for j in range(grouped, n_out):
         w0, c0 = wt[j], biases[0, j]
         for i in range(n):
@@ -254,8 +256,7 @@ def _narrow_forward(inputs, wt, biases, output, relu):
             a0 = zero
             for k in range(n_in):
                 a0 += x[k] * w0[k]
-            a0 += c0
-            output[i, j] = a0 if not relu or a0 > zero else zero
+            output[i, j] = _relu_if(relu, a0 + c0, zero)
 
 
 @jit_inline
@@ -366,8 +367,7 @@ def dense_forward(inputs, weights, biases, output, relu):
         for i in range(n):
             row = output[i]
             for j in range(n_out):
-                v = row[j] + biases[0, j]
-                row[j] = v if (v > zero or not relu) else zero
+                row[j] = _relu_if(relu, row[j] + biases[0, j], zero)
     elif not _wide(n_in, n_out):
         _narrow_forward(inputs, _padded_transpose(weights), biases, output, relu)
     elif n_in <= 2:
