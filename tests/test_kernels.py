@@ -201,6 +201,45 @@ def test_dense_backward_can_skip_dinputs():
     assert np.all(dx == 7.0)
 
 
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_in, n_out", [(1, 1), (1, 3), (1, 64), (2, 2), (2, 3), (2, 64)])
+@pytest.mark.parametrize("n", [1, 3, 4, 9, 300])
+def test_few_inputs_backward_in_one_pass(n, n_in, n_out, dtype):
+    """A wide layer with one or two inputs computes dweights, dbiases and a
+    (masked, scaled) dinputs in one pass: the reference's values, samples in
+    fours and the one to three left over; without dinputs (the Model's first
+    layer) the other path gives the same gradients."""
+    assert K.dense._wide(n_in, n_out)
+    pre = rand(n, (n, n_in), dtype)
+    pre[0, 0] = np.nan  # masked out where the ReLU would zero it
+    x = np.maximum(pre, 0)
+    x[np.isnan(pre)] = np.nan
+    w, b = rand(n + 1, (n_in, n_out), dtype), rand(n + 2, (1, n_out), dtype)
+    dv = rand(n + 3, (n, n_out), dtype)
+    finite = np.nan_to_num(x)
+    ref = _ref_dense(w, b, 0., 5e-4, 0., 5e-4)
+    ref.forward(finite)
+    ref.backward(dv)
+    dw, db, dx = np.empty_like(w), np.empty_like(b), np.empty_like(x)
+    K.dense_backward(finite, w, b, dv, 0., 5e-4, 0., 5e-4, dw, db, dx, True)
+    assert_close(dw, ref.dweights, dtype)
+    assert_close(db, ref.dbiases, dtype)
+    assert_close(dx, ref.dinputs, dtype)
+    alone_w, alone_b = np.empty_like(w), np.empty_like(b)
+    K.dense_backward(finite, w, b, dv, 0., 5e-4, 0., 5e-4, alone_w, alone_b,
+                     np.empty_like(x), False)
+    assert_close(alone_w, dw, dtype)
+    assert_close(alone_b, db, dtype)
+    # The Model's ReLU (+ dropout) before the layer: mask and 1 / keep rate.
+    scale = 1 / 0.9
+    masked = np.full_like(x, 7)
+    K.dense._backward(x, w, b, dv, 0., 0., 0., 0., dw, db, masked, True, True, scale)
+    expected = np.where(x > 0, (dv.astype(np.float64) @ w.T) * scale, 0)
+    assert_close(masked, expected, dtype)
+    assert np.all(masked[0, 0] == 0)  # NaN input: zero gradient, as relu_backward
+
+
 @pairs("regularization_loss")
 @given(seeds, widths, widths, dtypes, factors, factors, factors, factors)
 def test_regularization_loss(seed, n_in, n_out, dtype, l1w, l2w, l1b, l2b):
