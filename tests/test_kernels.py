@@ -201,7 +201,6 @@ def test_dense_backward_can_skip_dinputs():
     assert np.all(dx == 7.0)
 
 
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_in, n_out", [(1, 1), (1, 3), (1, 64), (2, 2), (2, 3), (2, 64)])
 @pytest.mark.parametrize("n", [1, 3, 4, 9, 300])
