@@ -225,11 +225,12 @@ def test_few_inputs_backward_in_one_pass(n, n_in, n_out, dtype):
     assert_close(dw, ref.dweights, dtype)
     assert_close(db, ref.dbiases, dtype)
     assert_close(dx, ref.dinputs, dtype)
-    alone_w, alone_b = np.empty_like(w), np.empty_like(b)
+    alone_w, alone_b, untouched = np.empty_like(w), np.empty_like(b), np.full_like(x, 7)
     K.dense_backward(finite, w, b, dv, 0., 5e-4, 0., 5e-4, alone_w, alone_b,
-                     np.empty_like(x), False)
+                     untouched, False)
     assert_close(alone_w, dw, dtype)
     assert_close(alone_b, db, dtype)
+    assert np.all(untouched == 7)
     # The Model's ReLU (+ dropout) before the layer: mask and 1 / keep rate.
     scale = 1 / 0.9
     masked = np.full_like(x, 7)
