@@ -56,20 +56,21 @@ print(json.dumps(bench.time_chapter({chapter!r}, {library!r}, {epochs}, {runs}, 
 RUNS_PER_PROCESS = 3
 
 
-def time_chapter_processes(chapter, epochs, repeat=5, **options):
-    """Seconds per epoch of both libraries on ``chapter``, as a reader runs it.
+def chapter_process_times(chapter, epochs, repeat=5, **options):
+    """Each process's seconds per epoch, both libraries, on ``chapter``.
 
     Every timed run is a fresh Python running one library's chapter
     (:func:`time_chapter`), as a reader runs either the book's script or the
     swapped one: in one shared process, what ran before changed the book's
     speed (docs/performance.md, "The book's chapters"). The two libraries'
-    processes alternate; each figure is the median over ``repeat`` processes
-    of each process's median of :data:`RUNS_PER_PROCESS` runs.
+    processes alternate, ``repeat`` of each; each figure is that process's
+    median of :data:`RUNS_PER_PROCESS` runs.
 
     Returns
     -------
     dict
-        ``{"reference": seconds, "jitnet": seconds}`` per epoch.
+        ``{"reference": [seconds, ...], "jitnet": [seconds, ...]}`` per epoch,
+        in the order run.
     """
     times = {"reference": [], "jitnet": []}
     for _ in range(repeat):
@@ -77,14 +78,50 @@ def time_chapter_processes(chapter, epochs, repeat=5, **options):
             spent.append(_child(_CHAPTER.format(
                 chapter=chapter, library=library, epochs=epochs,
                 runs=RUNS_PER_PROCESS, options=options))[1])
+    return times
+
+
+def time_chapter_processes(chapter, epochs, repeat=5, **options):
+    """Seconds per epoch of both libraries on ``chapter``, as a reader runs it:
+    the medians of :func:`chapter_process_times`.
+
+    Returns
+    -------
+    dict
+        ``{"reference": seconds, "jitnet": seconds}`` per epoch.
+    """
+    times = chapter_process_times(chapter, epochs, repeat, **options)
     return {library: statistics.median(spent) for library, spent in times.items()}
+
+
+def round_ratios(slow, fast):
+    """Lowest and highest ratio ``slow[i] / fast[i]`` over the rounds.
+
+    A round is one process of each library, run back to back
+    (:func:`chapter_process_times` alternates them), so each ratio compares
+    timings taken within seconds of each other. The machine's speed drifts
+    from process to process, and the two ends show how far.
+
+    Parameters
+    ----------
+    slow, fast : sequences of float > 0, one entry per round
+
+    Returns
+    -------
+    (low, high) : tuple of float
+    """
+    ratios = [s / f for s, f in zip(slow, fast, strict=True)]
+    return min(ratios), max(ratios)
 
 
 def chapter_rows(quick=False, repeat=5, out=print, chapters=None):
     """Time the book's chapter scripts on both libraries; return result rows.
 
-    Each row comes from :func:`time_chapter_processes`, in the unit (us, ms
-    or s) that suits the reference's epoch.
+    Each row holds the medians of :func:`chapter_process_times`, in the unit
+    (us, ms or s) that suits the reference's epoch, and under ``"spread"``
+    the lowest and highest ratio of a round (:func:`round_ratios`): the
+    machine's speed drifts from process to process, so the ratio of the
+    medians tells less without them.
 
     Parameters
     ----------
@@ -100,14 +137,17 @@ def chapter_rows(quick=False, repeat=5, out=print, chapters=None):
     epochs = C.QUICK_EPOCHS if quick else C.EPOCHS
     rows = []
     for chapter in (C.CHAPTERS if chapters is None else chapters):
-        per_epoch = time_chapter_processes(chapter, epochs[chapter], repeat)
-        ref_s, jit_s = per_epoch["reference"], per_epoch["jitnet"]
+        times = chapter_process_times(chapter, epochs[chapter], repeat)
+        ref_s, jit_s = (statistics.median(times[lib]) for lib in ("reference", "jitnet"))
         scale, unit = ((1e6, "us") if ref_s < 1e-3 else (1e3, "ms") if ref_s < 1
                        else (1, "s"))
+        low, high = round_ratios(times["reference"], times["jitnet"])
         rows.append({"workload": C.row_name(chapter), "unit": unit,
                      "reference": ref_s * scale, "jitnet": jit_s * scale,
-                     "torch": None, "jax": None, "target": C.CHAPTERS[chapter][3]})
-        out(f"  measured {rows[-1]['workload']}")
+                     "torch": None, "jax": None, "target": C.CHAPTERS[chapter][3],
+                     "spread": (low, high)})
+        out(f"  measured {rows[-1]['workload']}: {ref_s / jit_s:.1f}x"
+            f" ({low:.1f}-{high:.1f}x in the {repeat} rounds)")
     return rows
 
 
@@ -234,12 +274,17 @@ def _fmt(value, unit):
     return f"{value:.3g} {unit}" if unit != "s" or value < 100 else f"{value:.0f} s"
 
 
-def _ratio(slow, fast):
-    return "-" if slow is None or fast is None else f"{slow / fast:.1f}x"
+def _ratio(slow, fast, spread=None):
+    if slow is None or fast is None:
+        return "-"
+    if spread is None:
+        return f"{slow / fast:.1f}x"
+    return f"{slow / fast:.1f}x ({spread[0]:.1f}-{spread[1]:.1f})"
 
 
 def table(rows):
-    """The results as a Markdown table."""
+    """The results as a Markdown table (a row's ``"spread"``, when it has one,
+    follows its speed-up in brackets)."""
     header = ["workload", "book NumPy", "jitnet", "speedup", "PyTorch", "vs PyTorch",
               "JAX", "vs JAX", "target"]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
@@ -247,7 +292,7 @@ def table(rows):
         u = r["unit"]
         lines.append(
             f"| {r['workload']} | {_fmt(r['reference'], u)} | {_fmt(r['jitnet'], u)}"
-            f" | {_ratio(r['reference'], r['jitnet'])} | {_fmt(r['torch'], u)}"
+            f" | {_ratio(r['reference'], r['jitnet'], r.get('spread'))} | {_fmt(r['torch'], u)}"
             f" | {_ratio(r['torch'], r['jitnet'])} | {_fmt(r['jax'], u)}"
             f" | {_ratio(r['jax'], r['jitnet'])} | {r['target'] or ''} |")
     return "\n".join(lines)

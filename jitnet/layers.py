@@ -36,6 +36,14 @@ def adjacent_zeros(shape, next_shape, dtype):
     return block[:n].reshape(shape), block[n:].reshape(next_shape)
 
 
+def _few_inputs(weights_shape):
+    """True for weights of one or two inputs and at least as many outputs: the
+    shapes ``kernels.few_inputs_dense_backward`` takes (the first layer of the
+    book's spiral and sine scripts)."""
+    n_in, n_out = weights_shape
+    return n_in <= 2 and n_out >= n_in
+
+
 class Dense:
     """Fully connected layer: ``output = inputs @ weights + biases``.
 
@@ -113,7 +121,7 @@ class Dense:
         """``output = inputs @ weights + biases``; inputs ``(n, n_inputs)``."""
         w, b = self._parameters()
         if w.dtype not in _compile_layers._begun:  # a process's first forward pass
-            _compile_layers.begin(w.dtype)
+            _compile_layers.begin(w.dtype, few_inputs=_few_inputs(w.shape))
         x = inputs if is_float_batch(inputs, w.dtype) else as_float_array(
             inputs, "Dense.forward", "inputs", dtype=w.dtype)
         xs, ws = x.shape, w.shape
@@ -146,9 +154,12 @@ class Dense:
         # copy them if you keep them across steps.
         dw, db = self._gradient_buffers(w, b)
         self.dinputs = MADE[0] = dx = np.empty(x.shape, x.dtype)
-        K.dense_backward(x, w, b, d, self.weight_regularizer_l1,
-                         self.weight_regularizer_l2, self.bias_regularizer_l1,
-                         self.bias_regularizer_l2, dw, db, dx, True)
+        l1w, l2w = self.weight_regularizer_l1, self.weight_regularizer_l2
+        l1b, l2b = self.bias_regularizer_l1, self.bias_regularizer_l2
+        if ws[0] <= 2 and ws[1] >= ws[0]:  # _few_inputs(ws), inline: a call per step
+            K.few_inputs_dense_backward(x, w, b, d, l1w, l2w, l1b, l2b, dw, db, dx)
+        else:
+            K.dense_backward(x, w, b, d, l1w, l2w, l1b, l2b, dw, db, dx, True)
 
     def _gradient_buffers(self, w, b):
         """``(dweights, dbiases)`` to write into: last step's, or new ones.

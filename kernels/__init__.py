@@ -35,7 +35,7 @@ try:
                               softmax_backward, softmax_forward)
     from .checks import all_finite, label_bounds
     from .dense import (BLAS_MIN_FLOPS, add_regularization_gradient,
-                        dense_backward, dense_forward,
+                        dense_backward, dense_forward, few_inputs_dense_backward,
                         regularization_loss, relu_dense_backward)
     from .dropout import dropout_backward, dropout_forward, relu_dropout_forward, seed_rng
     from .vecmath import exp_nonpositive_f32, log_normal_f32

@@ -16,8 +16,9 @@ How each product runs is chosen per call by shape, from measurements:
 * the input gradient of a layer with at most GROUP outputs is one pass per
   input row with the ReLU mask applied in it; other narrow layers use BLAS;
 * a wide layer with one or two inputs (the first layer of the book's spiral
-  and sine data) gets its three gradients from one pass over ``dvalues``
-  when its input gradient is wanted, as the per-layer loops want it.
+  and sine data) gets its three gradients from one pass over ``dvalues`` in
+  :func:`few_inputs_dense_backward`, which the per-layer ``Dense`` calls
+  for it (a kernel of its own: see its docstring).
 
 Measured on the 2-core EPYC dev machine, float32, microseconds per call
 (``python -m jitnet bench``, ``benchmarks/bench_kernels.py``): forward
@@ -366,28 +367,20 @@ def _narrow_input_gradient(dvalues, wt, inputs, dinputs, relu_inputs, mask_scale
 
 
 @jit_inline
-def _masked(acc, scale, x, relu_inputs, zero):
-    """``acc * scale``, or 0 where ``relu_inputs`` and not ``x > 0`` (NaN gives
-    0, as the ReLU's backward makes it): one input-gradient value."""
-    return acc * scale if (x > zero or not relu_inputs) else zero
+def _put_four(dinputs, i, k, a0, a1, a2, a3):
+    """``dinputs[i:i + 4, k] = a0, a1, a2, a3``."""
+    dinputs[i, k] = a0
+    dinputs[i + 1, k] = a1
+    dinputs[i + 2, k] = a2
+    dinputs[i + 3, k] = a3
 
 
 @jit_inline
-def _put_four(dinputs, inputs, i, k, a0, a1, a2, a3, relu_inputs, scale, zero):
-    """``dinputs[i:i + 4, k]`` from the accumulators ``a0..a3`` (:func:`_masked`)."""
-    dinputs[i, k] = _masked(a0, scale, inputs[i, k], relu_inputs, zero)
-    dinputs[i + 1, k] = _masked(a1, scale, inputs[i + 1, k], relu_inputs, zero)
-    dinputs[i + 2, k] = _masked(a2, scale, inputs[i + 2, k], relu_inputs, zero)
-    dinputs[i + 3, k] = _masked(a3, scale, inputs[i + 3, k], relu_inputs, zero)
-
-
-@jit_inline
-def _few_inputs_backward(inputs, weights, dvalues, dweights, dbiases, dinputs,
-                         relu_inputs, mask_scale):
+def _few_inputs_backward(inputs, weights, dvalues, dweights, dbiases, dinputs):
     """All three gradients of a layer with one or two inputs in one pass over
     ``dvalues``, four samples at a time: ``dweights = inputs.T @ dvalues``,
-    ``dbiases`` = column sums, and ``dinputs = dvalues @ weights.T`` (masked
-    as in :func:`_backward`) from accumulators that share the same loads.
+    ``dbiases`` = column sums, and ``dinputs = dvalues @ weights.T`` from
+    accumulators that share the same loads.
 
     The first layer of the book's spiral and sine scripts, whose per-layer
     loops ask for ``dinputs`` too. Standalone loops, float32, best of 7, against
@@ -398,7 +391,6 @@ def _few_inputs_backward(inputs, weights, dvalues, dweights, dbiases, dinputs,
     n, n_in = inputs.shape
     m = dvalues.shape[1]
     zero = dweights.dtype.type(0)
-    scale = dinputs.dtype.type(mask_scale)
     row0, sums, w0 = dweights[0], dbiases[0], weights[0]
     for j in range(m):
         row0[j], sums[j] = zero, zero
@@ -427,8 +419,8 @@ def _few_inputs_backward(inputs, weights, dvalues, dweights, dbiases, dinputs,
                 c1 += u1 * t
                 c2 += u2 * t
                 c3 += u3 * t
-            _put_four(dinputs, inputs, i, 0, a0, a1, a2, a3, relu_inputs, scale, zero)
-            _put_four(dinputs, inputs, i, 1, c0, c1, c2, c3, relu_inputs, scale, zero)
+            _put_four(dinputs, i, 0, a0, a1, a2, a3)
+            _put_four(dinputs, i, 1, c0, c1, c2, c3)
             i += 4
     else:
         while i + 4 <= n:
@@ -444,7 +436,7 @@ def _few_inputs_backward(inputs, weights, dvalues, dweights, dbiases, dinputs,
                 a1 += u1 * s
                 a2 += u2 * s
                 a3 += u3 * s
-            _put_four(dinputs, inputs, i, 0, a0, a1, a2, a3, relu_inputs, scale, zero)
+            _put_four(dinputs, i, 0, a0, a1, a2, a3)
             i += 4
     while i < n:  # the last one to three samples
         b0 = dvalues[i]
@@ -454,7 +446,7 @@ def _few_inputs_backward(inputs, weights, dvalues, dweights, dbiases, dinputs,
             for j in range(m):
                 row[j] += p0 * b0[j]
                 acc += b0[j] * w[j]
-            dinputs[i, k] = _masked(acc, scale, p0, relu_inputs, zero)
+            dinputs[i, k] = acc
         for j in range(m):
             sums[j] += b0[j]
         i += 1
@@ -514,15 +506,10 @@ def _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
     n_out = weights.shape[1]
     big = _use_blas(n, n_in, n_out)
     wide = _wide(n_in, n_out)
-    # one or two inputs, wide, input gradient wanted: all three in one pass
-    few = wide and not big and n_in <= 2 and need_dinputs
     zero = inputs.dtype.type(0)
     # dweights = inputs.T @ dvalues, inner loop along the wider axis
     if big:
         gemm(inputs, True, dvalues, False, dweights)
-    elif few:
-        _few_inputs_backward(inputs, weights, dvalues, dweights, dbiases, dinputs,
-                             relu_inputs, mask_scale)
     elif wide:  # row updates dweights[r, :] += inputs[i, r] * dvalues[i, :]
         first = 0
         if n_in >= 2:  # the first two rows and dbiases in one pass
@@ -532,11 +519,11 @@ def _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
             _accumulate_row(inputs, r, dvalues, dweights[r])
     else:
         _narrow_weight_gradient(inputs, dvalues, dweights, dbiases)
-    if big or (wide and n_in < 2 and not few):  # dbiases = column sums of dvalues
+    if big or (wide and n_in < 2):  # dbiases = column sums of dvalues
         _column_sums(dvalues, dbiases[0])
     add_regularization_gradient(weights, weight_l1, weight_l2, dweights)
     add_regularization_gradient(biases, bias_l1, bias_l2, dbiases)
-    if few or not need_dinputs:
+    if not need_dinputs:
         return
     # dinputs = dvalues @ weights.T (times the ReLU mask inputs > 0)
     scale = inputs.dtype.type(mask_scale)
@@ -598,6 +585,35 @@ def dense_backward(inputs, weights, biases, dvalues, weight_l1, weight_l2,
     """
     _backward(inputs, weights, biases, dvalues, weight_l1, weight_l2, bias_l1,
               bias_l2, dweights, dbiases, dinputs, need_dinputs, False, 1.0)
+
+
+@jit
+def few_inputs_dense_backward(inputs, weights, biases, dvalues, weight_l1, weight_l2,
+                              bias_l1, bias_l2, dweights, dbiases, dinputs):
+    """:func:`dense_backward` with ``need_dinputs`` for a layer of one or two
+    inputs, all three gradients from one pass over ``dvalues``.
+
+    The per-layer ``Dense.backward`` calls it for such layers with at least
+    as many outputs as inputs (the first layer of the book's spiral and sine
+    scripts); any other shape goes to :func:`dense_backward`. A kernel of its
+    own rather than a branch of :func:`_backward`: inside it, it made that
+    kernel's compilation 3.4 s longer (3.9-5.8 s to 7.3-8.3 s, float32, an
+    empty cache), paid by every first run with nothing shipped, ``Model``
+    included, which never takes this path; apart, the two compile side by
+    side, one in each process of a first run (``jitnet._compile_layers``).
+
+    Parameters
+    ----------
+    inputs : (n, n_in) float array, ``n_in`` 1 or 2
+    weights : (n_in, n_out), ``n_out >= n_in``
+    biases : (1, n_out)
+    dvalues : (n, n_out)
+    weight_l1, weight_l2, bias_l1, bias_l2 : float scalars, >= 0
+    dweights, dbiases, dinputs : as ``weights``, ``biases``, ``inputs``; written
+    """
+    _few_inputs_backward(inputs, weights, dvalues, dweights, dbiases, dinputs)
+    add_regularization_gradient(weights, weight_l1, weight_l2, dweights)
+    add_regularization_gradient(biases, bias_l1, bias_l2, dbiases)
 
 
 @jit

@@ -109,7 +109,24 @@ def test_bench_chapter_row():
     assert row["workload"].startswith("ch16: ") and "per epoch" in row["workload"]
     assert row["unit"] in ("us", "ms", "s") and row["target"] == "6x"
     assert row["reference"] > 0 and row["jitnet"] > 0
+    # one round: the spread is the one ratio measured
+    assert row["spread"] == pytest.approx((row["reference"] / row["jitnet"],) * 2)
     assert bench.measure(workloads=False, chapters=False) == []
+
+
+def test_round_ratios_pair_the_rounds():
+    slow, fast = [300., 340., 420.], [50., 85., 60.]
+    assert bench.round_ratios(slow, fast) == (4., 7.)
+    with pytest.raises(ValueError):  # rounds are pairs: both lists or neither
+        bench.round_ratios(slow, fast[:2])
+
+
+def test_table_shows_a_chapter_row_spread():
+    row = {"workload": "ch10", "unit": "us", "reference": 300., "jitnet": 50.,
+           "torch": None, "jax": None, "target": "6x", "spread": (4.46, 6.51)}
+    lines = bench.table([row, {**row, "spread": None}]).splitlines()
+    assert "| 6.0x (4.5-6.5) |" in lines[2]
+    assert "| 6.0x |" in lines[3]
 
 
 def test_chapter_processes_pass_the_builders_options():

@@ -114,6 +114,33 @@ def test_the_helpers_own_calls_start_no_helper(monkeypatch):
     assert _compile_layers._begun == set() and _compile_layers.pending == {}
 
 
+def test_a_first_layer_of_two_inputs_has_its_kernel_compiled_while_waiting(monkeypatch):
+    """begin() told of a one- or two-input first layer: await_helpers compiles
+    its backward kernel here, before it waits for the helper, and leaves
+    NumPy's global generator where the script had it (a Dense draws weights)."""
+    helper = object()
+    monkeypatch.setattr(_compile_layers, "_begun", set())
+    monkeypatch.setattr(_compile_layers, "pending", {})
+    monkeypatch.setattr(_compile_layers, "_few_wanted", set())
+    monkeypatch.setattr(_compile_layers, "_dense_backward_cached", lambda dtype: False)
+    monkeypatch.setattr(_compile, "_parallel_allowed", lambda: True)
+    monkeypatch.setattr(_compile, "start_python", lambda *a, **k: helper)
+    _compile_layers.begin(np.float64, few_inputs=True)
+    assert _compile_layers.pending == {np.dtype(np.float64): helper}
+    assert _compile_layers._few_wanted == {np.dtype(np.float64)}
+    order, exercise = [], _compile_layers._exercise_backward
+    monkeypatch.setattr(_compile_layers, "_exercise_backward", lambda dtype, kinds: (
+        order.append((dtype, kinds)), exercise(dtype, kinds)))
+    monkeypatch.setattr(_compile_layers, "_wait_ready", lambda h: order.append(h))
+    np.random.seed(5)
+    expected = np.random.random(3)
+    np.random.seed(5)
+    _compile_layers.await_helpers()
+    assert order == [(np.dtype(np.float64), ["dense_few"]), helper]
+    assert np.array_equal(np.random.random(3), expected)
+    assert _compile_layers.pending == {} and _compile_layers._few_wanted == set()
+
+
 def test_waiting_ends_at_ready_at_exit_or_at_the_timeout(monkeypatch):
     ready = _compile.start_python(
         "import time; print('ready', flush=True); time.sleep(600)", stdout=subprocess.PIPE)

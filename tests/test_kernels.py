@@ -55,24 +55,41 @@ def test_dense_forward(seed, n, n_in, n_out, dtype):
     assert_close(out, ref.output, dtype)
 
 
-@pairs("dense_backward", "add_regularization_gradient")
-@given(seeds, samples, widths, widths, dtypes, factors, factors, factors, factors)
-def test_dense_backward(seed, n, n_in, n_out, dtype, l1w, l2w, l1b, l2b):
+def _check_dense_gradients(backward, seed, n, n_in, n_out, dtype, regs):
+    """Run ``backward(x, w, b, dv, *regs, dw, db, dx)`` on random data and
+    compare its three gradients with the reference's; return it and ``w``."""
     x, w = rand(seed, (n, n_in), dtype), rand(seed + 1, (n_in, n_out), dtype)
     b, dv = rand(seed + 2, (1, n_out), dtype), rand(seed + 3, (n, n_out), dtype)
     dw, db, dx = np.empty_like(w), np.empty_like(b), np.empty_like(x)
-    K.dense_backward(x, w, b, dv, l1w, l2w, l1b, l2b, dw, db, dx, True)
-    ref = _ref_dense(w, b, l1w, l2w, l1b, l2b)
+    backward(x, w, b, dv, *regs, dw, db, dx)
+    ref = _ref_dense(w, b, *regs)
     ref.forward(x)
     ref.backward(dv)
     assert_close(dw, ref.dweights, dtype)
     assert_close(db, ref.dbiases, dtype)
     assert_close(dx, ref.dinputs, dtype)
+    return ref, w
+
+
+@pairs("dense_backward", "add_regularization_gradient")
+@given(seeds, samples, widths, widths, dtypes, factors, factors, factors, factors)
+def test_dense_backward(seed, n, n_in, n_out, dtype, l1w, l2w, l1b, l2b):
+    regs = (l1w, l2w, l1b, l2b)
+    ref, w = _check_dense_gradients(lambda *args: K.dense_backward(*args, True),
+                                    seed, n, n_in, n_out, dtype, regs)
     # The regularisation term alone: gradients of zero dvalues.
     grads = np.zeros_like(w)
     K.add_regularization_gradient(w, l1w, l2w, grads)
-    ref.backward(np.zeros_like(dv))
+    ref.backward(np.zeros((n, n_out), dtype))
     assert_close(grads, ref.dweights, dtype)
+
+
+@pairs("few_inputs_dense_backward")
+@given(seeds, samples, st.integers(1, 2), widths, dtypes, factors, factors, factors, factors)
+def test_few_inputs_dense_backward(seed, n, n_in, extra, dtype, l1w, l2w, l1b, l2b):
+    n_out = n_in + extra - 1  # at least as many outputs as inputs
+    _check_dense_gradients(K.few_inputs_dense_backward, seed, n, n_in, n_out, dtype,
+                           (l1w, l2w, l1b, l2b))
 
 
 @pairs("relu_dense_backward")
@@ -205,10 +222,11 @@ def test_dense_backward_can_skip_dinputs():
 @pytest.mark.parametrize("n_in, n_out", [(1, 1), (1, 3), (1, 64), (2, 2), (2, 3), (2, 64)])
 @pytest.mark.parametrize("n", [1, 3, 4, 9, 300])
 def test_few_inputs_backward_in_one_pass(n, n_in, n_out, dtype):
-    """A wide layer with one or two inputs computes dweights, dbiases and a
-    (masked, scaled) dinputs in one pass: the reference's values, samples in
-    fours and the one to three left over; without dinputs (the Model's first
-    layer) the other path gives the same gradients."""
+    """few_inputs_dense_backward, the per-layer Dense's kernel for one or two
+    inputs: the reference's three gradients, samples in fours and the one to
+    three left over, and those of dense_backward (with and without dinputs).
+    The Model's ReLU-masked input gradient for these shapes runs in
+    dense_backward's body, _backward: checked here too."""
     assert K.dense._wide(n_in, n_out)
     pre = rand(n, (n, n_in), dtype)
     pre[0, 0] = np.nan  # masked out where the ReLU would zero it
@@ -221,16 +239,20 @@ def test_few_inputs_backward_in_one_pass(n, n_in, n_out, dtype):
     ref.forward(finite)
     ref.backward(dv)
     dw, db, dx = np.empty_like(w), np.empty_like(b), np.empty_like(x)
-    K.dense_backward(finite, w, b, dv, 0., 5e-4, 0., 5e-4, dw, db, dx, True)
+    K.few_inputs_dense_backward(finite, w, b, dv, 0., 5e-4, 0., 5e-4, dw, db, dx)
     assert_close(dw, ref.dweights, dtype)
     assert_close(db, ref.dbiases, dtype)
     assert_close(dx, ref.dinputs, dtype)
-    alone_w, alone_b, untouched = np.empty_like(w), np.empty_like(b), np.full_like(x, 7)
-    K.dense_backward(finite, w, b, dv, 0., 5e-4, 0., 5e-4, alone_w, alone_b,
-                     untouched, False)
-    assert_close(alone_w, dw, dtype)
-    assert_close(alone_b, db, dtype)
-    assert np.all(untouched == 7)
+    for need_dinputs in (True, False):
+        other_w, other_b, other_x = np.empty_like(w), np.empty_like(b), np.full_like(x, 7)
+        K.dense_backward(finite, w, b, dv, 0., 5e-4, 0., 5e-4, other_w, other_b,
+                         other_x, need_dinputs)
+        assert_close(other_w, dw, dtype)
+        assert_close(other_b, db, dtype)
+        if need_dinputs:
+            assert_close(other_x, dx, dtype)
+        else:
+            assert np.all(other_x == 7)
     # The Model's ReLU (+ dropout) before the layer: mask and 1 / keep rate.
     scale = 1 / 0.9
     masked = np.full_like(x, 7)

@@ -40,6 +40,36 @@ def test_dense_parameters_and_gradients_lie_end_to_end():
     assert not layer.biases.any()
 
 
+@pytest.mark.parametrize("n_in, n_out, kernel", [
+    (1, 1, "few_inputs_dense_backward"), (1, 64, "few_inputs_dense_backward"),
+    (2, 2, "few_inputs_dense_backward"), (2, 64, "few_inputs_dense_backward"),
+    (2, 1, "dense_backward"), (3, 64, "dense_backward")])
+def test_dense_backward_takes_the_one_pass_kernel_for_one_or_two_inputs(
+        monkeypatch, n_in, n_out, kernel):
+    """One- or two-input layers, as wide or wider, go to the one-pass kernel;
+    every other shape to dense_backward; both give the book's gradients."""
+    import jitnet.kernels as K
+    import jitnet.reference as R
+
+    called = []
+    for name in ("few_inputs_dense_backward", "dense_backward"):
+        monkeypatch.setattr(K, name, lambda *args, name=name, f=getattr(K, name): (
+            called.append(name), f(*args)))
+    rng = np.random.default_rng(n_in * 100 + n_out)
+    x = rng.standard_normal((5, n_in)).astype(np.float32)
+    dvalues = rng.standard_normal((5, n_out)).astype(np.float32)
+    layer, ref = jn.Dense(n_in, n_out, weight_regularizer_l2=5e-4), R.Layer_Dense(
+        n_in, n_out, weight_regularizer_l2=5e-4)
+    ref.weights, ref.biases = layer.weights.astype(np.float64), layer.biases.astype(np.float64)
+    for lay in (layer, ref):
+        lay.forward(x)
+        lay.backward(dvalues)
+    assert called == [kernel]
+    for name in ("dweights", "dbiases", "dinputs"):
+        np.testing.assert_allclose(getattr(layer, name), getattr(ref, name),
+                                   rtol=1e-5, atol=1e-6)
+
+
 def test_set_parameters_copies_into_a_new_block():
     layer = jn.Dense(2, 3)
     w, b = np.arange(6.).reshape(2, 3), np.array([1., 2., 3.])
