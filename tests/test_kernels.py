@@ -56,8 +56,8 @@ def test_dense_forward(seed, n, n_in, n_out, dtype):
 
 
 def _check_dense_gradients(backward, seed, n, n_in, n_out, dtype, regs):
-    """Run ``backward(x, w, b, dv, *regs, dw, db, dx)`` on random data and
-    compare its three gradients with the reference's; return it and ``w``."""
+    """Run ``backward(x, w, b, dv, *regs, dw, db, dx)`` on random data, compare
+    its three gradients with the reference's; return the reference layer and ``w``."""
     x, w = rand(seed, (n, n_in), dtype), rand(seed + 1, (n_in, n_out), dtype)
     b, dv = rand(seed + 2, (1, n_out), dtype), rand(seed + 3, (n, n_out), dtype)
     dw, db, dx = np.empty_like(w), np.empty_like(b), np.empty_like(x)
