@@ -157,7 +157,11 @@ def _exercise_backward(dtype, classes):
             drop.binary_mask = probs
             drop.backward(x)
         elif kind in ("BinaryCrossentropy", "MeanSquaredError", "MeanAbsoluteError"):
-            getattr(jn, kind)().backward(probs, probs)
+            loss = getattr(jn, kind)()
+            loss.backward(probs, probs)
+            if loss._integer_targets:  # labels the kernel takes as they are
+                for labels in _integer_targets(probs.shape):
+                    loss.backward(probs, labels)
         elif kind == "CategoricalCrossentropy":
             loss = jn.CategoricalCrossentropy()
             loss.backward(probs, np.array([0, 1, 2, 0], np.uint8))
@@ -210,6 +214,16 @@ def _exercise_forward(dtype):
     jn.CategoricalCrossentropy().calculate(probs, probs)
     for loss in (jn.BinaryCrossentropy(), jn.MeanSquaredError(), jn.MeanAbsoluteError()):
         loss.calculate(probs, probs)
+        if loss._integer_targets:
+            for targets in _integer_targets(probs.shape):
+                loss.calculate(probs, targets)
+
+
+def _integer_targets(shape):
+    """0/1 targets of ``shape`` in each dtype of ``_validate.KERNEL_INTEGERS``."""
+    from ._validate import KERNEL_INTEGERS
+
+    return [np.resize(np.array([0, 1], dtype), shape) for dtype in KERNEL_INTEGERS]
 
 
 def _exercise_model_extras(dtype):

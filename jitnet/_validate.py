@@ -107,7 +107,13 @@ def check_same_shape(where, name, arr, other_name, other):
             f" {other.shape}; they must match")
 
 
-def as_targets(y_true, where, y_pred, *, check_finite=True):
+#: Integer targets a loss kernel may take as they are (``integers=True``):
+#: ``spiral_data``'s uint8 labels and NumPy's default integers. Others are
+#: converted, which costs less than compiling a kernel for a rare dtype.
+KERNEL_INTEGERS = (np.dtype(np.uint8), np.dtype(np.int64))
+
+
+def as_targets(y_true, where, y_pred, *, check_finite=True, integers=False):
     """Targets for BCE, MSE and MAE: the predictions' shape and dtype.
 
     A 1-D ``y_true`` is accepted for single-output predictions ``(n, 1)`` and
@@ -116,11 +122,16 @@ def as_targets(y_true, where, y_pred, *, check_finite=True):
     NaN or inf raise, unless ``check_finite=False``: for a caller that runs
     :func:`check_finite_targets` itself when its result shows the need
     (integer targets are finite, so they are never scanned).
+    With ``integers``, a C-contiguous array of the predictions' shape and a
+    dtype in :data:`KERNEL_INTEGERS` is returned as it is, for a kernel that
+    converts each element itself (``kernels.bce_forward``).
     """
     y = y_true
     if type(y) is np.ndarray and y.shape == y_pred.shape and y.flags.c_contiguous:
         kind = y.dtype.kind
         if kind in "biu":  # chapter 16's uint8 labels: converted integers are finite
+            if integers and y.dtype in KERNEL_INTEGERS:
+                return y
             return y.astype(y_pred.dtype)
         if kind == "f":
             if y.dtype is not y_pred.dtype:  # chapter 17's float64 sine

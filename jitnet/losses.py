@@ -127,6 +127,8 @@ class _ElementwiseLoss(Loss):
     """Losses whose targets have the predictions' shape (BCE, MSE, MAE)."""
 
     _forward_kernel = _backward_kernel = None
+    #: True when both kernels take integer targets unconverted (as_targets).
+    _integer_targets = False
 
     def forward(self, y_pred, y_true):
         where = self._forward_name
@@ -134,10 +136,11 @@ class _ElementwiseLoss(Loss):
         # NaN or inf in the targets make their sample losses, and so the sum,
         # NaN or inf (no operation in these losses turns them finite), so the
         # pass over the targets runs only when the sum says it may fail.
-        y = as_targets(y_true, where, p, check_finite=False)
+        y = as_targets(y_true, where, p, check_finite=False,
+                       integers=self._integer_targets)
         sample_losses = np.empty(p.shape[0], p.dtype)
         total = type(self)._forward_kernel(p, y, sample_losses)
-        if not math.isfinite(total):
+        if not math.isfinite(total) and y.dtype.kind == "f":  # (integers are finite)
             check_finite_targets(y, where)
         self._last_sum, self._last_count = total, p.shape[0]
         return sample_losses
@@ -145,16 +148,21 @@ class _ElementwiseLoss(Loss):
     def backward(self, dvalues, y_true):
         where = self._backward_name
         d = dvalues if is_float_batch(dvalues) else as_float_array(dvalues, where, "dvalues")
-        y = as_targets(y_true, where, d)
+        y = as_targets(y_true, where, d, integers=self._integer_targets)
         self.dinputs = MADE[0] = out = np.empty(d.shape, d.dtype)
         type(self)._backward_kernel(d, y, out)
 
 
 class BinaryCrossentropy(_ElementwiseLoss):
-    """Mean over outputs of ``-(y log p + (1 - y) log(1 - p))``, p clipped."""
+    """Mean over outputs of ``-(y log p + (1 - y) log(1 - p))``, p clipped.
+
+    Labels of uint8 or int64 (``spiral_data``'s, chapter 16's) go to the
+    kernels as they are, with no float copy made on every call.
+    """
 
     _forward_kernel = K.bce_forward
     _backward_kernel = K.bce_backward
+    _integer_targets = True
 
 
 class MeanSquaredError(_ElementwiseLoss):

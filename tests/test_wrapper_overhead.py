@@ -260,14 +260,45 @@ def test_non_finite_predictions_alone_do_not_blame_the_targets():
 
 
 @pytest.mark.parametrize("cls", [jn.BinaryCrossentropy, jn.MeanSquaredError])
-def test_integer_targets_give_the_same_loss_as_float_ones(cls):
-    p = np.array([[0.2], [0.9], [0.6]], np.float32)
-    y = np.array([0, 1, 1], np.uint8).reshape(-1, 1)  # the book's chapter 16
+@pytest.mark.parametrize("label_dtype", [np.uint8, np.int64, np.int32, np.bool_])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_integer_targets_give_the_same_loss_as_float_ones(cls, label_dtype, dtype):
+    p = np.array([[0.2], [0.9], [0.6]], dtype)
+    y = np.array([0, 1, 1], label_dtype).reshape(-1, 1)  # the book's chapter 16: uint8
     ints, floats = cls(), cls()
-    assert ints.calculate(p, y) == floats.calculate(p, y.astype(np.float32))
+    assert ints.calculate(p, y) == floats.calculate(p, y.astype(dtype))
     ints.backward(p, y)
-    floats.backward(p, y.astype(np.float32))
+    floats.backward(p, y.astype(dtype))
     assert np.array_equal(ints.dinputs, floats.dinputs)
+    assert ints.dinputs.dtype == dtype
+
+
+def test_bce_hands_integer_labels_to_its_kernels_unconverted(monkeypatch):
+    """uint8 and int64 labels reach the BCE kernels as they are (no float copy
+    per call); other integer dtypes, and MSE's targets, are converted."""
+    seen = []
+    for name in ("bce_forward", "bce_backward", "mse_forward", "mse_backward"):
+        kernel = getattr(jn.kernels, name)
+        monkeypatch.setattr(jn.kernels, name,
+                            lambda p, y, out, kernel=kernel: seen.append(y) or kernel(p, y, out))
+    monkeypatch.setattr(jn.BinaryCrossentropy, "_forward_kernel", jn.kernels.bce_forward)
+    monkeypatch.setattr(jn.BinaryCrossentropy, "_backward_kernel", jn.kernels.bce_backward)
+    monkeypatch.setattr(jn.MeanSquaredError, "_forward_kernel", jn.kernels.mse_forward)
+    monkeypatch.setattr(jn.MeanSquaredError, "_backward_kernel", jn.kernels.mse_backward)
+    p = np.array([[0.2], [0.9], [0.6]], np.float32)
+    for cls, label_dtype, kept in ((jn.BinaryCrossentropy, np.uint8, True),
+                                   (jn.BinaryCrossentropy, np.int64, True),
+                                   (jn.BinaryCrossentropy, np.int32, False),
+                                   (jn.MeanSquaredError, np.uint8, False)):
+        y = np.array([[0], [1], [1]], label_dtype)
+        loss = cls()
+        loss.calculate(p, y)
+        loss.backward(p, y)
+        assert len(seen) == 2
+        for target in seen:
+            assert (target is y) == kept
+            assert kept or target.dtype == np.float32
+        seen.clear()
 
 
 def test_one_dimensional_targets_still_fit_single_output_predictions():
