@@ -160,7 +160,7 @@ def _exercise_backward(dtype, classes):
             loss = getattr(jn, kind)()
             loss.backward(probs, probs)
             if loss._integer_targets:  # labels the kernel takes as they are
-                for labels in _integer_targets(probs.shape):
+                for labels in _integer_labels(probs.shape):
                     loss.backward(probs, labels)
         elif kind == "CategoricalCrossentropy":
             loss = jn.CategoricalCrossentropy()
@@ -215,11 +215,11 @@ def _exercise_forward(dtype):
     for loss in (jn.BinaryCrossentropy(), jn.MeanSquaredError(), jn.MeanAbsoluteError()):
         loss.calculate(probs, probs)
         if loss._integer_targets:
-            for targets in _integer_targets(probs.shape):
+            for targets in _integer_labels(probs.shape):
                 loss.calculate(probs, targets)
 
 
-def _integer_targets(shape):
+def _integer_labels(shape):
     """0/1 targets of ``shape`` in each dtype of ``_validate.KERNEL_INTEGERS``."""
     from ._validate import KERNEL_INTEGERS
 
