@@ -280,14 +280,10 @@ def test_bce_hands_integer_labels_to_its_kernels_unconverted(monkeypatch):
     """uint8 and int64 labels reach the BCE kernels as they are (no float copy
     per call); other integer dtypes, and MSE's targets, are converted."""
     seen = []
-    for name in ("bce_forward", "bce_backward", "mse_forward", "mse_backward"):
-        kernel = getattr(jn.kernels, name)
-        monkeypatch.setattr(jn.kernels, name,
-                            lambda p, y, out, kernel=kernel: seen.append(y) or kernel(p, y, out))
-    monkeypatch.setattr(jn.BinaryCrossentropy, "_forward_kernel", jn.kernels.bce_forward)
-    monkeypatch.setattr(jn.BinaryCrossentropy, "_backward_kernel", jn.kernels.bce_backward)
-    monkeypatch.setattr(jn.MeanSquaredError, "_forward_kernel", jn.kernels.mse_forward)
-    monkeypatch.setattr(jn.MeanSquaredError, "_backward_kernel", jn.kernels.mse_backward)
+    for cls in (jn.BinaryCrossentropy, jn.MeanSquaredError):
+        for name in ("_forward_kernel", "_backward_kernel"):
+            monkeypatch.setattr(cls, name, lambda p, y, out, kernel=getattr(cls, name): (
+                seen.append(y) or kernel(p, y, out)))
     p = np.array([[0.2], [0.9], [0.6]], np.float32)
     for cls, label_dtype, kept in ((jn.BinaryCrossentropy, np.uint8, True),
                                    (jn.BinaryCrossentropy, np.int64, True),
