@@ -3,8 +3,10 @@
 Each builder runs the training loop of one chapter's published script
 (``Chapter_NN/ChNN_Final.py`` of the book's repository) with the classes of
 ``lib``, which is ``jitnet.workloads.library("jitnet")`` (``jitnet.nnfs``) or
-``library("reference")`` (``jitnet.reference``, the book in pure NumPy). A
-reader who swaps the class definitions of a script for ``from jitnet.nnfs
+``library("reference")`` (``jitnet.reference``, the book in pure NumPy; for
+chapters 10-17 its classes as those scripts write them,
+``jitnet.reference.scripts``, whose ``Loss.calculate`` keeps no running sums
+and whose sigmoid is the book's formula). A reader who swaps the class definitions of a script for ``from jitnet.nnfs
 import *`` runs exactly this code, so these rows measure what such a reader
 gains, per epoch, lines between the calls included:
 
@@ -36,6 +38,7 @@ random bytes of Fashion-MNIST's shape, since the real files are not available
 offline, scaled as the script scales them, and not shuffled (shuffling random
 data changes nothing).
 """
+import importlib
 import inspect
 import io
 import os
@@ -502,13 +505,20 @@ def ch19(lib, epochs=EPOCHS["ch19"], *, samples=FASHION_TRAIN, test_samples=FASH
 
 # ---------------------------------------------------------------- registry
 
+#: What a chapter row times when the script trains layer by layer.
+PER_LAYER = "per-layer loop"
+#: The reference's classes as chapters 10-17's scripts write them (their
+#: ``Loss.calculate`` keeps no running sums, their sigmoid is the book's
+#: formula): the book side of the per-layer rows.
+SCRIPT_CLASSES = "jitnet.reference.scripts"
+
 #: chapter -> (builder, short description, what is timed, target speed-up)
 CHAPTERS = {
-    "ch10": (ch10, "spiral 300, 2-64-3, Adam", "per-layer loop", "6x"),
-    "ch14": (ch14, "spiral 300, 2-64-3, L2", "per-layer loop", "6x"),
-    "ch15": (ch15, "spiral 3000, 2-64-3, L2, Dropout(0.1)", "per-layer loop", "6x"),
-    "ch16": (ch16, "spiral 200, 2-64-1, L2, sigmoid + BCE", "per-layer loop", "6x"),
-    "ch17": (ch17, "sine 1000, 1-64-64-1, MSE", "per-layer loop", "6x"),
+    "ch10": (ch10, "spiral 300, 2-64-3, Adam", PER_LAYER, "6x"),
+    "ch14": (ch14, "spiral 300, 2-64-3, L2", PER_LAYER, "6x"),
+    "ch15": (ch15, "spiral 3000, 2-64-3, L2, Dropout(0.1)", PER_LAYER, "6x"),
+    "ch16": (ch16, "spiral 200, 2-64-1, L2, sigmoid + BCE", PER_LAYER, "6x"),
+    "ch17": (ch17, "sine 1000, 1-64-64-1, MSE", PER_LAYER, "6x"),
     "ch18": (ch18, "spiral 3000, 2-512-3, L2, Dropout(0.1), validation",
              "Model.train", "12x"),
     "ch19": (ch19, "60000 x 784, 784-128-128-10, batch 128, validation 10000",
@@ -524,13 +534,17 @@ def build(chapter, lib, epochs=None, **options):
     chapter : str
         A key of :data:`CHAPTERS` ("ch10", "ch14", ..., "ch19").
     lib : module
-        ``jitnet.workloads.library("jitnet")`` or ``library("reference")``.
+        ``jitnet.workloads.library("jitnet")`` or ``library("reference")``;
+        a per-layer chapter takes the reference's classes as the scripts
+        write them (:data:`SCRIPT_CLASSES`).
     epochs : int or None
         Epochs per ``run()``; None takes :data:`EPOCHS`.
     **options
         Passed to the builder (``ch19``: ``samples``, ``test_samples``).
     """
-    builder = CHAPTERS[chapter][0]
+    builder, _, how, _ = CHAPTERS[chapter]
+    if how == PER_LAYER and lib.__name__ == W.LIBRARIES["reference"]:
+        lib = importlib.import_module(SCRIPT_CLASSES)
     return builder(lib, EPOCHS[chapter] if epochs is None else epochs, **options)
 
 

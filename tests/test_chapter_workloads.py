@@ -136,3 +136,54 @@ def test_chapter_processes_pass_the_builders_options():
     assert all(seconds > 0 for seconds in per_epoch.values())
     with pytest.raises(RuntimeError, match="bogus"):  # reaches the child's builder
         bench.time_chapter_processes("ch16", 1, repeat=1, bogus=1)
+
+
+def test_per_layer_chapters_time_the_scripts_own_classes():
+    """The book side of chapters 10-17 runs their scripts' forms of the classes
+    (no running loss sums, the book's sigmoid formula); chapters 18-19 the
+    reference's final ones."""
+    from jitnet.reference import scripts
+    seen = []
+
+    class Spy(scripts.Loss_BinaryCrossentropy):
+        def calculate(self, output, y):
+            seen.append(type(self))
+            return super().calculate(output, y)
+
+    original = scripts.Loss_BinaryCrossentropy
+    scripts.Loss_BinaryCrossentropy = Spy
+    try:
+        with C.nnfs_conditions():
+            C.build("ch16", LIBS["reference"], 2)[0]()
+    finally:
+        scripts.Loss_BinaryCrossentropy = original
+    assert seen and all(cls is Spy for cls in seen)
+    assert scripts.Activation_Sigmoid is not LIBS["reference"].Activation_Sigmoid
+    assert scripts.Layer_Dense is LIBS["reference"].Layer_Dense
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_script_classes_compute_what_the_reference_does(dtype):
+    """Same values as the final classes, to rounding; no running sums."""
+    from jitnet import reference as R
+    from jitnet.reference import scripts as S
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((50, 3)) * 30).astype(dtype)
+    x[0, 0] = -80  # large negative inputs: the formula's exp(80) still fits float32
+    guarded, book = R.Activation_Sigmoid(), S.Activation_Sigmoid()
+    guarded.forward(x)
+    book.forward(x)
+    np.testing.assert_allclose(book.output, guarded.output, rtol=1e-6, atol=0)
+    assert book.output.dtype == guarded.output.dtype
+    p = rng.uniform(0.01, 0.99, (50, 1)).astype(dtype)
+    y = rng.integers(0, 2, (50, 1))
+    final, script = R.Loss_BinaryCrossentropy(), S.Loss_BinaryCrossentropy()
+    assert script.calculate(p, y) == pytest.approx(final.calculate(p, y), rel=1e-6)
+    assert script.accumulated_count == 0 and final.accumulated_count == 50
+    labels = rng.integers(0, 3, 50)
+    combined = S.Activation_Softmax_Loss_CategoricalCrossentropy()
+    reference = R.Activation_Softmax_Loss_CategoricalCrossentropy()
+    logits = rng.standard_normal((50, 3)).astype(dtype)
+    assert combined.forward(logits, labels) == pytest.approx(
+        reference.forward(logits, labels), rel=1e-6)
+    assert combined.loss.accumulated_count == 0
