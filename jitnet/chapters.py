@@ -4,12 +4,10 @@ Each builder runs the training loop of one chapter's published script
 (``Chapter_NN/ChNN_Final.py`` of the book's repository) with the classes of
 ``lib``, which is ``jitnet.workloads.library("jitnet")`` (``jitnet.nnfs``) or
 ``library("reference")`` (``jitnet.reference``, the book in pure NumPy; for
-chapters 10-17 its classes as those scripts write them,
-``jitnet.reference.scripts``, whose ``Loss.calculate`` keeps no running sums
-and whose sigmoid is the book's formula). A reader who swaps the class
-definitions of a script for ``from jitnet.nnfs import *`` runs exactly this
-code, so these rows measure what such a reader gains, per epoch, lines
-between the calls included:
+chapters 10-17 its classes as those scripts write them, :data:`SCRIPT_CLASSES`).
+A reader who swaps the class definitions of a script for ``from jitnet.nnfs
+import *`` runs exactly this code, so these rows measure what such a reader
+gains, per epoch, lines between the calls included:
 
 * chapters 10, 14, 15, 16, 17: the per-layer loop, with the script's data,
   layer sizes, regularisers, dropout and optimizer, and its per-epoch lines
