@@ -157,3 +157,46 @@ def test_the_copied_package_is_the_one_imported(tmp_path):
                           env=_env(PYTHONPATH=str(site)), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().startswith(str(site))
+
+
+PROBE = """
+import json, numpy as np
+from jitnet.kernels import relu_backward
+x = np.ones((10, 4), np.float32)
+# With short=True, dvalues have 2 rows for 10 inputs: the kernel reads past
+# them, which only a bounds-checked build reports.
+dvalues = np.ones((2, 4), np.float32) if {short} else x
+try:
+    relu_backward(x, dvalues, np.empty_like(x))
+    raised = False
+except IndexError:
+    raised = True
+stats = relu_backward.stats
+print(json.dumps({{"raised": raised, "hits": sum(stats.cache_hits.values()),
+                  "misses": sum(stats.cache_misses.values())}}))
+"""
+
+
+def test_settings_that_change_the_code_have_cache_entries_of_their_own(tmp_path):
+    """Numba's cache key leaves out NUMBA_BOUNDSCHECK, NUMBA_DEBUGINFO, NUMBA_OPT
+    and the like (numba#10821); the kernels' key adds them when they are not
+    the defaults. So a bounds-checked run never loads the unchecked code a
+    normal run cached (it would check nothing), and a normal run never loads
+    the checked, slower code of a debugging run."""
+    from jitnet.kernels import _portable
+
+    def run(short, **settings):
+        env = _env(NUMBA_CACHE_DIR=str(tmp_path))
+        for name in [*_portable.CODE_SETTINGS, "NUMBA_ENABLE_PROFILING"]:
+            env.pop(name, None)
+        env.update(settings)
+        return _result(subprocess.run([sys.executable, "-c", PROBE.format(short=short)],
+                                      capture_output=True, text=True, timeout=600,
+                                      env=env))
+
+    assert run(False) == {"raised": False, "hits": 0, "misses": 1}  # compiled, saved
+    checked = run(True, NUMBA_BOUNDSCHECK="1")
+    assert checked == {"raised": True, "hits": 0, "misses": 1}  # not the saved code
+    assert run(True, NUMBA_BOUNDSCHECK="1") == {"raised": True, "hits": 1, "misses": 0}
+    assert run(False) == {"raised": False, "hits": 1, "misses": 0}  # its own again
+    assert run(False, NUMBA_OPT="2")["misses"] == 1

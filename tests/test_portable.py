@@ -312,3 +312,28 @@ def test_a_cache_set_up_that_fails_fails_the_same_way_at_every_use():
     for _ in range(2):
         with pytest.raises(RuntimeError, match="no locator available"):
             cache._impl  # noqa: B018
+
+
+@pytest.mark.parametrize("setting, value, expected", [
+    ("OPT", "max", ("NUMBA_OPT", "max")), ("OPT", 0, ("NUMBA_OPT", 0)),
+    ("LOOP_VECTORIZE", 0, ("NUMBA_LOOP_VECTORIZE", 0)),
+    ("SLP_VECTORIZE", 1, ("NUMBA_SLP_VECTORIZE", 1)),
+    ("DEBUGINFO_DEFAULT", 1, ("NUMBA_DEBUGINFO", 1)),
+    ("BOUNDSCHECK", 1, ("NUMBA_BOUNDSCHECK", 1)),
+    ("EXTEND_VARIABLE_LIFETIMES", 1, ("NUMBA_EXTEND_VARIABLE_LIFETIMES", 1))])
+def test_code_settings_name_what_differs_from_numbas_defaults(monkeypatch, setting,
+                                                              value, expected):
+    """Each setting that changes the code, and nothing else, is named; the
+    shipped code (built with the defaults) is then off."""
+    from numba.core import config
+    for name, default in (("OPT", config._OptLevel(3)), ("LOOP_VECTORIZE", 1),
+                          ("SLP_VECTORIZE", 0), ("DEBUGINFO_DEFAULT", 0),
+                          ("BOUNDSCHECK", None), ("EXTEND_VARIABLE_LIFETIMES", 0)):
+        monkeypatch.setattr(config, name, default)
+    assert _portable.code_settings() == ()
+    monkeypatch.setattr(config, "BOUNDSCHECK", 0)  # forced off: the default code
+    assert _portable.code_settings() == ()
+    monkeypatch.setattr(config, setting,
+                        config._OptLevel(value) if setting == "OPT" else value)
+    assert _portable.code_settings() == (expected,)
+    assert not _portable._numba_defaults()
