@@ -92,34 +92,41 @@ def host_levels():
 
 
 #: Numba's settings that change the code it compiles but not its disk cache's
-#: key (numba/numba#10821), with Numba's defaults. The CPU's name and
-#: features (``NUMBA_CPU_NAME``, ``NUMBA_ENABLE_AVX``...) are in that key.
-CODE_SETTINGS = {"NUMBA_OPT": 3, "NUMBA_LOOP_VECTORIZE": 1, "NUMBA_SLP_VECTORIZE": 0,
-                 "NUMBA_DEBUGINFO": 0, "NUMBA_BOUNDSCHECK": 0,
-                 "NUMBA_EXTEND_VARIABLE_LIFETIMES": 0}
+#: key (numba/numba#10821): ``(variable, attribute of numba.core.config,
+#: Numba's default)``. The CPU's name and features (``NUMBA_CPU_NAME``,
+#: ``NUMBA_ENABLE_AVX``...) are in that key.
+CODE_SETTINGS = (("NUMBA_OPT", "OPT", 3), ("NUMBA_LOOP_VECTORIZE", "LOOP_VECTORIZE", 1),
+                 ("NUMBA_SLP_VECTORIZE", "SLP_VECTORIZE", 0),
+                 ("NUMBA_DEBUGINFO", "DEBUGINFO_DEFAULT", 0),
+                 ("NUMBA_BOUNDSCHECK", "BOUNDSCHECK", 0),
+                 ("NUMBA_EXTEND_VARIABLE_LIFETIMES", "EXTEND_VARIABLE_LIFETIMES", 0))
 
 
 def code_settings():
     """The settings of :data:`CODE_SETTINGS` this process runs with that are not
-    Numba's defaults, as sorted ``(name, value)`` pairs: empty in a normal run.
+    Numba's defaults, as ``(variable, value)`` pairs: empty in a normal run.
 
     Every kernel's cache key includes them (``LoadingCache._index_key``): with
     Numba's key alone, a process run with bounds checks on loads the unchecked
     code an earlier run cached (and checks nothing), and code cached by a
     debugging or profiling run (``NUMBA_DEBUGINFO``, ``NUMBA_ENABLE_PROFILING``,
     which also turn the bounds checks on) serves every later run: chapter 16's
-    ReLU took 7-16 us a call so, against 0.9 us.
+    ReLU took 7-16 us a call so, against 0.9 us. A setting this Numba lacks
+    counts as its default.
     """
     from numba.core import config
-    opt = config.OPT
-    current = {"NUMBA_OPT": "max" if getattr(opt, "is_opt_max", False) else int(opt),
-               "NUMBA_LOOP_VECTORIZE": int(config.LOOP_VECTORIZE),
-               "NUMBA_SLP_VECTORIZE": int(config.SLP_VECTORIZE),
-               "NUMBA_DEBUGINFO": int(config.DEBUGINFO_DEFAULT),
-               "NUMBA_BOUNDSCHECK": int(bool(config.BOUNDSCHECK)),
-               "NUMBA_EXTEND_VARIABLE_LIFETIMES": int(config.EXTEND_VARIABLE_LIFETIMES)}
-    return tuple(sorted((name, value) for name, value in current.items()
-                        if value != CODE_SETTINGS[name]))
+    changed = []
+    for variable, attribute, default in CODE_SETTINGS:
+        value = getattr(config, attribute, default)
+        if getattr(value, "is_opt_max", False):  # NUMBA_OPT=max: int() says 3
+            value = "max"
+        elif attribute == "BOUNDSCHECK":  # None: as each function asks (ours: off)
+            value = int(bool(value))
+        else:
+            value = int(value)
+        if value != default:
+            changed.append((variable, value))
+    return tuple(changed)
 
 
 def _numba_defaults():

@@ -187,8 +187,9 @@ def test_settings_that_change_the_code_have_cache_entries_of_their_own(tmp_path)
 
     def run(short, **settings):
         env = _env(NUMBA_CACHE_DIR=str(tmp_path))
-        for name in [*_portable.CODE_SETTINGS, "NUMBA_ENABLE_PROFILING"]:
-            env.pop(name, None)
+        for variable, _, _ in _portable.CODE_SETTINGS:
+            env.pop(variable, None)
+        env.pop("NUMBA_ENABLE_PROFILING", None)
         env.update(settings)
         return _result(subprocess.run([sys.executable, "-c", PROBE.format(short=short)],
                                       capture_output=True, text=True, timeout=600,

@@ -337,3 +337,11 @@ def test_code_settings_name_what_differs_from_numbas_defaults(monkeypatch, setti
                         config._OptLevel(value) if setting == "OPT" else value)
     assert _portable.code_settings() == (expected,)
     assert not _portable._numba_defaults()
+
+
+def test_a_setting_numba_lacks_counts_as_its_default(monkeypatch):
+    from numba.core import config
+    monkeypatch.delattr(config, "EXTEND_VARIABLE_LIFETIMES")
+    monkeypatch.setattr(config, "SLP_VECTORIZE", 0)
+    assert all(variable != "NUMBA_EXTEND_VARIABLE_LIFETIMES"
+               for variable, _ in _portable.code_settings())
