@@ -38,11 +38,11 @@ def seed(n):
     """
     import numpy as np
 
-    from . import kernels
+    from ._random import seed_compiled
     from ._validate import check_real
     n = int(check_real("seed", "n", n, low=0, high=2**32 - 1))
     np.random.seed(n)
-    kernels.seed_rng(n)
+    seed_compiled(n)
 
 
 def __getattr__(name):

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from . import _compile_layers, kernels as K
+from . import _compile_layers, _random, kernels as K
 from ._validate import (MADE, as_float_array, check_positive_int, check_real,
                         check_same_shape, float_dtype, is_float_batch)
 
@@ -216,7 +216,10 @@ class Dropout:
 
     The mask comes from the compiled code's random generator (seed it with
     ``jitnet.seed``), so it differs from the book's ``np.random.binomial``
-    draw for the same NumPy seed.
+    draw for the same NumPy seed. Unseeded, that generator takes its seed
+    from NumPy's global state at the first mask (without drawing from it), so
+    a script that seeds NumPy, as ``nnfs.init()`` does, gets the same masks
+    in every run (``jitnet._random``).
     """
 
     def __init__(self, rate):
@@ -234,6 +237,8 @@ class Dropout:
         if not training:
             self.output = x.copy()
             return
+        if not _random.seeded:  # this process's first mask: see jitnet._random
+            _random.ensure_seeded()
         self.binary_mask = np.empty(x.shape, x.dtype)
         self.output = np.empty(x.shape, x.dtype)
         K.dropout_forward(x, self.rate, self.binary_mask, self.output)

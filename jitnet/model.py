@@ -12,7 +12,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from . import _compile, _files
+from . import _compile, _files, _random
 from ._interrupt import Interruptible
 from .callbacks import EarlyStopping, epoch_logs
 from ._program import LOSS_CODES, OP_CODES, Program, optimizer_settings
@@ -317,7 +317,8 @@ class Model:
         validation_data : (X_val, y_val) or None
             Evaluated after every epoch, in inference mode (no dropout).
         shuffle : bool
-            Reshuffle the rows every epoch (compiled RNG; see ``jitnet.seed``).
+            Reshuffle the rows every epoch (compiled RNG; see ``jitnet.seed``;
+            unseeded, it is seeded from NumPy's global state, ``jitnet._random``).
         verbose : bool
         callbacks : list or None
             Callables ``f(epoch, logs)`` or objects with ``on_epoch_end(epoch,
@@ -363,6 +364,8 @@ class Model:
         opt_state = np.array([self.optimizer.iterations,
                               self.optimizer.current_learning_rate], np.float64)
         order = np.arange(X.shape[0], dtype=np.intp)
+        if shuffle or (prog.keep < 1).any():  # the compiled generator will draw
+            _random.ensure_seeded()
         fused = self.softmax_classifier_output is not None
         if compilation is not None:
             compilation.complete()

@@ -17,13 +17,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import kernels
 from .accuracy import CategoricalAccuracy, RegressionAccuracy
 from .activations import Linear, ReLU, Sigmoid, Softmax
 from .layers import Dense, Dropout
 from .losses import CategoricalCrossentropy, MeanSquaredError
 from .model import Model
 from .optimizers import SGD, Adagrad, Adam, RMSprop
+from ._random import seed_compiled
 from ._validate import check_positive_int, check_real
 
 _GLOBAL_RNG_LOCK = threading.Lock()
@@ -95,7 +95,7 @@ class _MLP(BaseEstimator):
                 model.add(head())
             finally:
                 np.random.set_state(saved)
-        kernels.seed_rng(seed)  # dropout masks and shuffling, in this thread
+        seed_compiled(seed)  # dropout masks and shuffling, in this thread
         model.set(loss=loss(), optimizer=self._optimizer(), accuracy=accuracy)
         model.finalize()
         self.model_ = model

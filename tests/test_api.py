@@ -101,6 +101,64 @@ def test_seed_repeats_weights_and_dropout_masks():
     np.testing.assert_array_equal(m1, m2)
 
 
+
+SEEDED_BY_NUMPY = """
+import json, numpy as np, jitnet as jn
+np.random.seed({seed})  # as nnfs.init() does; jitnet.seed is never called
+drop = jn.Dropout(0.5)
+drop.forward(np.ones((4, 8)))
+first = drop.binary_mask.tolist()
+drop.forward(np.ones((4, 8)))
+X = np.random.default_rng(0).standard_normal((40, 2))
+model = jn.Model()
+for layer in (jn.Dense(2, 8), jn.ReLU(), jn.Dropout(0.3), jn.Dense(8, 1), jn.Linear()):
+    model.add(layer)
+model.set(loss=jn.MeanSquaredError(), optimizer=jn.Adam(), accuracy=jn.RegressionAccuracy())
+model.finalize()
+model.train(X, X[:, :1], epochs=3, batch_size=16, shuffle=True, verbose=False)
+print(json.dumps({{"masks": [first, drop.binary_mask.tolist()],
+                  "weights": model.get_parameters()[0][0].tolist(),
+                  "numpy_next": np.random.random()}}))
+"""
+
+
+def _seeded_by_numpy(seed):
+    env = {k: v for k, v in os.environ.items() if k != "JITNET_CACHE"}
+    done = subprocess.run([sys.executable, "-c", SEEDED_BY_NUMPY.format(seed=seed)],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_numpy_seed_alone_repeats_the_masks_from_run_to_run():
+    """A book script seeds NumPy (nnfs.init()) and never calls jitnet.seed: its
+    dropout masks and shuffles repeat from one process to the next, as the
+    book's do, and no draw is taken from NumPy's generator for them."""
+    first, again, other = _seeded_by_numpy(7), _seeded_by_numpy(7), _seeded_by_numpy(8)
+    assert first == again
+    assert first["masks"][0] != first["masks"][1]  # each call its own mask
+    assert other["masks"] != first["masks"]  # the seed came from NumPy's state
+    np.random.seed(7)
+    for shape in ((2, 8), (8, 1)):  # the model's weight draws, as in the child
+        np.random.randn(*shape)
+    assert first["numpy_next"] == np.random.random()
+
+
+def test_jitnet_seed_is_not_overridden_by_the_numpy_state(monkeypatch):
+    """Once jitnet.seed (or an estimator's random_state) seeded the compiled
+    generator, a later first mask does not reseed it from NumPy's state."""
+    from jitnet import _random
+    monkeypatch.setattr(_random, "seeded", False)
+    jn.seed(5)
+    np.random.seed(99)  # another NumPy state before the first mask
+    drop = jn.Dropout(0.5)
+    drop.forward(np.ones((6, 4)))
+    jn.kernels.seed_rng(5)
+    mask = np.empty((6, 4)), np.empty((6, 4))
+    jn.kernels.dropout_forward(np.ones((6, 4)), 0.5, *mask)
+    np.testing.assert_array_equal(drop.binary_mask, mask[0])
+
 def test_weights_come_from_numpys_global_generator_as_in_the_book():
     np.random.seed(5)
     ours = jn.Dense(3, 4, dtype=np.float64)
