@@ -160,3 +160,25 @@ def test_large_inference_in_pieces_matches_one_piece(monkeypatch):
     # whole batches per piece: the same batches, so the same figures
     assert model.evaluate(X, y, batch_size=32, verbose=False) == pytest.approx(batched,
                                                                                rel=1e-12)
+
+
+def test_no_unclosed_socket_is_left_at_exit():
+    """The Ctrl-C watcher's sockets are closed at exit: no ResourceWarning
+    under ``-W default`` after a script that trained a Model."""
+    import subprocess
+    import sys
+    code = ("import numpy as np, jitnet as jn\n"
+            "m = jn.Model()\n"
+            "for layer in (jn.Dense(2, 4), jn.ReLU(), jn.Dense(4, 1), jn.Linear()):\n"
+            "    m.add(layer)\n"
+            "m.set(loss=jn.MeanSquaredError(), optimizer=jn.Adam(),"
+            " accuracy=jn.RegressionAccuracy())\n"
+            "m.finalize()\n"
+            "X = np.ones((8, 2), np.float32)\n"
+            "m.train(X, X[:, :1], epochs=2, verbose=False)\n"
+            "print('trained')\n")
+    done = subprocess.run([sys.executable, "-W", "default", "-c", code],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "trained"
+    assert "ResourceWarning" not in done.stderr, done.stderr[-2000:]
